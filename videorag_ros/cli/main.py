@@ -1,0 +1,40 @@
+"""``videorag <command>``: one entry point, one module per command (imported lazily)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMANDS = {
+    "edge": ("videorag_ros.cli.edge", "run the edge node (the graph edge.launch.py starts)"),
+    "camera-sim": ("videorag_ros.ros.camera_sim_node", "publish a procedural camera stream"),
+    "demo": ("videorag_ros.cli.demo", "the main job: edge node + simulated camera, prints triggers and latency"),
+    "run": ("videorag_ros.cli.run", "run the pipeline offline on a video file, write a JSON report"),
+    "bench": ("videorag_ros.cli.bench", "benchmarks: 'videorag bench pipeline'"),
+    "model": ("videorag_ros.cli.model", "model tools: train-demo, eval"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to a command's ``main(argv)``; returns its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        width = max(map(len, COMMANDS))
+        lines = [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+        print("usage: videorag <command> [args]\n\ncommands:\n" + "\n".join(lines))
+        return 0 if args else 2
+    if args[0] in ("--version", "-V"):
+        from videorag_ros import __version__
+
+        print(__version__)
+        return 0
+    if args[0] not in COMMANDS:
+        print(f"error: unknown command '{args[0]}'; try 'videorag --help'", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[args[0]][0])
+    return int(module.main(args[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""Typed configuration: one table of parameters, their defaults, ranges and docs.
+
+The edge node declares its ROS parameters from ``EDGE_PARAMS`` / ``CAMERA_PARAMS`` /
+``TRIGGER_PARAMS``; the offline runner reads the same YAML file through
+``load_params_file``. Both build the config with ``build_edge_config``, which
+validates every value and names the parameter in its error.
+
+Cameras and triggers follow the Nav2 "observation_sources" pattern: a list of ids
+(``cameras: [front]``) and a block of parameters per id (``front.topic``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from videorag_ros.core.errors import ConfigError
+from videorag_ros.core.frames import FrameLimits
+
+NODE_NAME = "videorag_edge"
+ACTIONS = ("estop", "log")
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """One parameter: dotted name, default (its type is the parameter's type), docs, range."""
+
+    name: str
+    default: Any
+    description: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+    read_only: bool = True
+    unit: str = ""
+
+
+def _p(name: str, default: Any, description: str, **kw: Any) -> ParamSpec:
+    return ParamSpec(name, default, description, **kw)
+
+
+EDGE_PARAMS: tuple[ParamSpec, ...] = (
+    _p("cameras", ["front"], "Camera ids; each id has a '<id>.*' parameter block."),
+    _p("triggers", [], "Trigger names; each has a '<name>.*' parameter block."),
+    _p("latency_budget_ms", 100.0, "Glass-to-action budget; frames over it are counted.", min=1.0, unit="ms"),
+    _p("max_width", 4096, "Largest accepted image width.", min=1, unit="px"),
+    _p("max_height", 4096, "Largest accepted image height.", min=1, unit="px"),
+    _p("max_compressed_bytes", 16 * 1024 * 1024, "Largest accepted CompressedImage payload.", min=1, unit="B"),
+    _p("estop_topic", "estop", "std_msgs/Bool e-stop output (true = stop), transient-local, reliable."),
+    _p("estop_heartbeat_hz", 10.0, "Re-send rate of the e-stop state.", min=0.1, unit="Hz"),
+    _p("cmd_vel_topic", "cmd_vel_safety", "Zero geometry_msgs/Twist output while a stop is active."),
+    _p("cmd_vel_rate_hz", 20.0, "Zero-Twist rate while stopped; 0 disables it.", min=0.0, unit="Hz"),
+    _p("diagnostics_period_s", 1.0, "Period of /diagnostics.", min=0.05, unit="s"),
+    _p("model", "videorag-tiny", "Encoder model: a name under the model path or a model directory."),
+    _p("encoder_backend", "auto", "Encoder backend.", choices=("auto", "tensorrt", "cuda", "cpu")),
+    _p("encoder_threads", 1, "onnxruntime intra-op threads.", min=1, max=64),
+    _p("gate.thumbnail_width", 64, "Width of the grey thumbnail used for motion/blur.", min=8, max=512, unit="px"),
+    _p("gate.motion_pixel_delta", 20, "Grey-level change that counts a pixel as moved.", min=1, max=255),
+    _p("gate.motion_threshold", 0.02, "Fraction of moved pixels that admits a frame.", min=0.0, max=1.0),
+    _p("gate.blur_min_variance", 0.0, "Laplacian variance under which a frame is rejected as blurry; 0 disables.", min=0.0),
+    _p("gate.keyframe_interval_s", 0.5, "Admit a frame at least this often.", min=0.0, unit="s"),
+    _p("gate.max_rate_hz", 10.0, "Maximum admission rate per camera; 0 = unlimited.", min=0.0, unit="Hz"),
+    _p("gate.motion_rate_hz", 30.0, "Maximum admission rate while motion is high; 0 = unlimited.", min=0.0, unit="Hz"),
+    _p("index.capacity", 20000, "Frames remembered (ring size).", min=1),
+    _p("index.ttl_s", 600.0, "Frames older than this are forgotten.", min=0.0, unit="s"),
+)
+
+CAMERA_PARAMS: tuple[ParamSpec, ...] = (
+    _p("topic", "", "Image topic (relative names honour the node namespace); default 'camera/<id>/image_raw'."),
+    _p("transport", "raw", "sensor_msgs/Image ('raw') or sensor_msgs/CompressedImage ('compressed').", choices=("raw", "compressed")),
+    _p("timeout_s", 1.0, "A camera silent this long is reported in diagnostics.", min=0.01, unit="s"),
+)
+
+TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
+    _p("prompts", [], "Text prompts; the trigger fires when a frame matches them."),
+    _p("negative_prompts", [], "Text prompts the frame is contrasted with (softmax scoring)."),
+    _p("reference_images", [], "Image files whose embeddings are goals too (absolute paths)."),
+    _p("scoring", "cosine", "'cosine': max cosine to a goal; 'softmax': probability mass of goals vs negatives.", choices=("cosine", "softmax")),
+    _p("enter_threshold", 0.3, "Score at or above which a frame counts as a hit.", min=-1.0, max=1.0),
+    _p("exit_threshold", 0.25, "Score under which a frame counts as a miss (hysteresis).", min=-1.0, max=1.0),
+    _p("debounce_n", 2, "Hits (or misses) needed in the last debounce_m frames to enter (or exit).", min=1),
+    _p("debounce_m", 3, "Window of the N-of-M debounce.", min=1),
+    _p("min_hold_s", 0.5, "Minimum time the trigger stays active once entered.", min=0.0, unit="s"),
+    _p("cooldown_s", 0.0, "Time after an exit before it may enter again.", min=0.0, unit="s"),
+    _p("actions", ["estop"], f"Actions while active: {', '.join(ACTIONS)}."),
+    _p("cameras", [], "Cameras this trigger watches; empty = all."),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    """Frame gate settings (see ``EDGE_PARAMS`` 'gate.*')."""
+
+    thumbnail_width: int = 64
+    motion_pixel_delta: int = 20
+    motion_threshold: float = 0.02
+    blur_min_variance: float = 0.0
+    keyframe_interval_s: float = 0.5
+    max_rate_hz: float = 10.0
+    motion_rate_hz: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class CameraConfig:
+    """One camera input."""
+
+    id: str
+    topic: str
+    transport: str = "raw"
+    timeout_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerConfig:
+    """One standing semantic trigger (see ``TRIGGER_PARAMS``)."""
+
+    name: str
+    prompts: tuple[str, ...] = ()
+    negative_prompts: tuple[str, ...] = ()
+    reference_images: tuple[str, ...] = ()
+    scoring: str = "cosine"
+    enter_threshold: float = 0.3
+    exit_threshold: float = 0.25
+    debounce_n: int = 2
+    debounce_m: int = 3
+    min_hold_s: float = 0.5
+    cooldown_s: float = 0.0
+    actions: tuple[str, ...] = ("estop",)
+    cameras: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeConfig:
+    """Everything the edge pipeline needs, validated."""
+
+    cameras: tuple[CameraConfig, ...]
+    triggers: tuple[TriggerConfig, ...]
+    gate: GateConfig = field(default_factory=GateConfig)
+    limits: FrameLimits = field(default_factory=FrameLimits)
+    latency_budget_ms: float = 100.0
+    estop_topic: str = "estop"
+    estop_heartbeat_hz: float = 10.0
+    cmd_vel_topic: str = "cmd_vel_safety"
+    cmd_vel_rate_hz: float = 20.0
+    diagnostics_period_s: float = 1.0
+    model: str = "videorag-tiny"
+    encoder_backend: str = "auto"
+    encoder_threads: int = 1
+    index_capacity: int = 20000
+    index_ttl_s: float = 600.0
+
+
+def _check(spec: ParamSpec, full_name: str, value: Any) -> Any:
+    """Coerce ``value`` to the type of ``spec.default`` and check its range/choices."""
+    d = spec.default
+    if isinstance(d, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(d, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(d, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(d, str):
+        ok = isinstance(value, str)
+    else:  # list of strings
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value
+    if not ok:
+        kind = "list of strings" if isinstance(d, list) else type(d).__name__
+        msg = f"parameter '{full_name}' must be a {kind}, got {value!r} ({type(value).__name__})"
+        raise ConfigError(msg)
+    if spec.min is not None and value < spec.min:
+        msg = f"parameter '{full_name}' = {value} is below its minimum {spec.min}"
+        raise ConfigError(msg)
+    if spec.max is not None and value > spec.max:
+        msg = f"parameter '{full_name}' = {value} is above its maximum {spec.max}"
+        raise ConfigError(msg)
+    if spec.choices and value not in spec.choices:
+        msg = f"parameter '{full_name}' = {value!r} is not one of {', '.join(spec.choices)}"
+        raise ConfigError(msg)
+    return value
+
+
+def known_names(values: Mapping[str, Any]) -> list[str]:
+    """All parameter names valid for these values (static + per-camera + per-trigger)."""
+    names = [s.name for s in EDGE_PARAMS]
+    for cam in values.get("cameras", EDGE_PARAMS[0].default) or []:
+        names += [f"{cam}.{s.name}" for s in CAMERA_PARAMS]
+    for trig in values.get("triggers", []) or []:
+        names += [f"{trig}.{s.name}" for s in TRIGGER_PARAMS]
+    return names
+
+
+def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> EdgeConfig:
+    """Validate flat, dotted parameter values and build an ``EdgeConfig``.
+
+    Args:
+        values: ``{"gate.max_rate_hz": 10.0, "front.topic": "...", ...}``; missing names
+            take their defaults; ``None`` means "not set".
+        strict: Reject names that are not parameters (catches typos).
+
+    Returns:
+        The validated configuration.
+
+    Raises:
+        ConfigError: Naming the parameter, the value and what was expected.
+    """
+    values = {k: v for k, v in values.items() if v is not None}
+    if strict:
+        known = set(known_names(values))
+        for name in values:
+            if name not in known and name not in ("use_sim_time",):
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                msg = f"unknown parameter '{name}'{hint}"
+                raise ConfigError(msg)
+
+    def get(spec: ParamSpec, prefix: str = "") -> Any:
+        full = prefix + spec.name
+        return _check(spec, full, values.get(full, spec.default))
+
+    top = {s.name: get(s) for s in EDGE_PARAMS}
+    cam_ids, trig_names = top["cameras"], top["triggers"]
+    if not cam_ids:
+        raise ConfigError("parameter 'cameras' is empty; name at least one camera id")
+    for kind, ids in (("cameras", cam_ids), ("triggers", trig_names)):
+        if len(set(ids)) != len(ids) or any(not i or "." in i for i in ids):
+            msg = f"parameter '{kind}' = {list(ids)} must hold unique, non-empty ids without dots"
+            raise ConfigError(msg)
+    cameras = []
+    for cid in cam_ids:
+        c = {s.name: get(s, f"{cid}.") for s in CAMERA_PARAMS}
+        cameras.append(CameraConfig(id=cid, topic=c["topic"] or f"camera/{cid}/image_raw", transport=c["transport"], timeout_s=c["timeout_s"]))
+    triggers = [_build_trigger(name, {s.name: get(s, f"{name}.") for s in TRIGGER_PARAMS}, cam_ids) for name in trig_names]
+    gate = GateConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("gate.")})
+    return EdgeConfig(
+        cameras=tuple(cameras),
+        triggers=tuple(triggers),
+        gate=gate,
+        limits=FrameLimits(top["max_width"], top["max_height"], top["max_compressed_bytes"]),
+        latency_budget_ms=top["latency_budget_ms"],
+        estop_topic=top["estop_topic"],
+        estop_heartbeat_hz=top["estop_heartbeat_hz"],
+        cmd_vel_topic=top["cmd_vel_topic"],
+        cmd_vel_rate_hz=top["cmd_vel_rate_hz"],
+        diagnostics_period_s=top["diagnostics_period_s"],
+        model=top["model"],
+        encoder_backend=top["encoder_backend"],
+        encoder_threads=top["encoder_threads"],
+        index_capacity=top["index.capacity"],
+        index_ttl_s=top["index.ttl_s"],
+    )
+
+
+def _build_trigger(name: str, t: dict[str, Any], cam_ids: tuple[str, ...]) -> TriggerConfig:
+    if not t["prompts"] and not t["reference_images"]:
+        msg = f"trigger '{name}' has neither '{name}.prompts' nor '{name}.reference_images'; give it at least one"
+        raise ConfigError(msg)
+    if any(not p.strip() for p in t["prompts"] + t["negative_prompts"]):
+        msg = f"trigger '{name}' has an empty prompt in '{name}.prompts' or '{name}.negative_prompts'"
+        raise ConfigError(msg)
+    if t["scoring"] == "softmax" and not t["negative_prompts"]:
+        msg = f"trigger '{name}' uses softmax scoring but '{name}.negative_prompts' is empty"
+        raise ConfigError(msg)
+    if t["exit_threshold"] > t["enter_threshold"]:
+        msg = f"trigger '{name}': exit_threshold {t['exit_threshold']} must not exceed enter_threshold {t['enter_threshold']}"
+        raise ConfigError(msg)
+    if t["debounce_n"] > t["debounce_m"]:
+        msg = f"trigger '{name}': debounce_n {t['debounce_n']} must not exceed debounce_m {t['debounce_m']}"
+        raise ConfigError(msg)
+    for a in t["actions"]:
+        if a not in ACTIONS:
+            msg = f"trigger '{name}': unknown action '{a}' in '{name}.actions'; known: {', '.join(ACTIONS)}"
+            raise ConfigError(msg)
+    for c in t["cameras"]:
+        if c not in cam_ids:
+            msg = f"trigger '{name}': camera '{c}' in '{name}.cameras' is not in 'cameras' {list(cam_ids)}"
+            raise ConfigError(msg)
+    for img in t["reference_images"]:
+        if not Path(img).is_absolute():
+            msg = f"trigger '{name}': reference image '{img}' must be an absolute path"
+            raise ConfigError(msg)
+    return TriggerConfig(name=name, **t)
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts into dotted names, as ROS does for parameter files."""
+    out: dict[str, Any] = {}
+    for key, val in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(val, Mapping):
+            out.update(flatten(val, name + "."))
+        else:
+            out[name] = val
+    return out
+
+
+def load_params_file(path: str | Path, node_name: str = NODE_NAME) -> dict[str, Any]:
+    """Read a ROS 2 parameter file and return the flat parameters of one node.
+
+    Accepts ``<node_name>: {ros__parameters: ...}``, the ``/**`` wildcard, or namespaced
+    node keys ending in ``/<node_name>``.
+
+    Raises:
+        ConfigError: File missing, not YAML, or without a section for the node.
+    """
+    p = Path(path)
+    try:
+        doc = yaml.safe_load(p.read_text())
+    except FileNotFoundError as err:
+        msg = f"parameter file '{p}' does not exist"
+        raise ConfigError(msg) from err
+    except yaml.YAMLError as err:
+        msg = f"parameter file '{p}' is not valid YAML: {err}"
+        raise ConfigError(msg) from err
+    if not isinstance(doc, dict):
+        msg = f"parameter file '{p}' must map node names to 'ros__parameters'"
+        raise ConfigError(msg)
+    merged: dict[str, Any] = {}
+    for key, section in doc.items():
+        matches = key in ("/**", node_name) or str(key).rstrip("/").endswith("/" + node_name)
+        if matches and isinstance(section, dict) and isinstance(section.get("ros__parameters"), dict):
+            merged.update(flatten(section["ros__parameters"]))
+    if not merged:
+        msg = f"parameter file '{p}' has no '{node_name}: ros__parameters:' section"
+        raise ConfigError(msg)
+    return merged

@@ -1,0 +1,223 @@
+"""Model directories: ``models/<name>/manifest.yaml`` plus the files it names.
+
+A manifest is validated on load; errors name the field. Every file is checked against
+its sha256 so a truncated or swapped weight file fails here, not deep in onnxruntime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from videorag_ros.core.errors import ModelLoadError
+from videorag_ros.core.models.preprocess import RESIZE_POLICIES, PreprocessSpec
+
+FORMAT_VERSION = 1
+MODEL_PATH_ENV = "VIDEORAG_MODEL_PATH"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageEncoderSpec:
+    """The image tower: ONNX file, I/O names and preprocessing."""
+
+    file: Path
+    sha256: str
+    input_name: str
+    output_name: str
+    preprocess: PreprocessSpec
+
+
+@dataclass(frozen=True, slots=True)
+class TextEncoderSpec:
+    """The text tower: ONNX file, I/O names and token context length."""
+
+    file: Path
+    sha256: str
+    input_name: str
+    output_name: str
+    context_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A validated model manifest; every path is absolute."""
+
+    name: str
+    directory: Path
+    embedding_dim: int
+    logit_scale: float
+    precision: str
+    image: ImageEncoderSpec
+    text: TextEncoderSpec | None
+    tokenizer_file: Path | None
+    tokenizer_sha256: str | None
+    reference_image_file: Path | None
+    reference_text_file: Path | None
+    source: str
+    licence: str
+    raw: Mapping[str, Any]
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def search_path() -> list[Path]:
+    """Directories searched for a model given by name, in order.
+
+    ``$VIDEORAG_MODEL_PATH`` (colon-separated), the ``models/`` folder of a source
+    checkout, then ``share/videorag/models`` of every ament prefix.
+    """
+    dirs = [Path(p) for p in os.environ.get(MODEL_PATH_ENV, "").split(os.pathsep) if p]
+    dirs.append(Path(__file__).resolve().parents[3] / "models")
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        if prefix:
+            dirs.append(Path(prefix) / "share" / "videorag" / "models")
+    return dirs
+
+
+def resolve_model_dir(name_or_path: str) -> Path:
+    """Find a model directory by path or by name on ``search_path()``.
+
+    Raises:
+        ModelLoadError: When no directory with a ``manifest.yaml`` is found.
+    """
+    p = Path(name_or_path).expanduser()
+    if (p / "manifest.yaml").is_file():
+        return p.resolve()
+    if p.name == "manifest.yaml" and p.is_file():
+        return p.parent.resolve()
+    looked = search_path()
+    for d in looked:
+        if (d / name_or_path / "manifest.yaml").is_file():
+            return (d / name_or_path).resolve()
+    msg = (
+        f"model '{name_or_path}' not found: no manifest.yaml at that path or under "
+        f"{', '.join(str(d) for d in looked)}; set {MODEL_PATH_ENV} or pass a model directory"
+    )
+    raise ModelLoadError(msg)
+
+
+def _field(tree: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in tree:
+        msg = f"manifest {where}: missing field '{key}'"
+        raise ModelLoadError(msg)
+    val = tree[key]
+    if not isinstance(val, kind) or isinstance(val, bool) and kind is not bool:
+        msg = f"manifest {where}: field '{key}' = {val!r} has the wrong type"
+        raise ModelLoadError(msg)
+    return val
+
+
+def _file(directory: Path, rel: str, sha: str, where: str, *, verify: bool) -> Path:
+    path = (directory / rel).resolve()
+    if directory.resolve() not in path.parents:
+        msg = f"manifest {where}: file '{rel}' points outside the model directory"
+        raise ModelLoadError(msg)
+    if not path.is_file():
+        msg = f"manifest {where}: file '{path}' does not exist"
+        raise ModelLoadError(msg)
+    if verify:
+        got = sha256_file(path)
+        if got != sha:
+            msg = f"manifest {where}: sha256 of '{path}' is {got}, manifest says {sha} (corrupt or replaced file)"
+            raise ModelLoadError(msg)
+    return path
+
+
+def load_manifest(name_or_path: str, *, verify: bool = True) -> Manifest:
+    """Load and validate a model manifest.
+
+    Args:
+        name_or_path: Model name (searched on ``search_path()``) or directory.
+        verify: Check every file's sha256.
+
+    Returns:
+        The validated manifest with absolute file paths.
+
+    Raises:
+        ModelLoadError: Missing directory/field/file, wrong type, bad hash.
+    """
+    directory = resolve_model_dir(name_or_path)
+    mpath = directory / "manifest.yaml"
+    try:
+        doc = yaml.safe_load(mpath.read_text())
+    except yaml.YAMLError as err:
+        msg = f"manifest '{mpath}' is not valid YAML: {err}"
+        raise ModelLoadError(msg) from err
+    if not isinstance(doc, dict):
+        msg = f"manifest '{mpath}' must be a mapping"
+        raise ModelLoadError(msg)
+    where = f"'{mpath}'"
+    version = _field(doc, "format_version", int, where)
+    if version != FORMAT_VERSION:
+        msg = f"manifest {where}: format_version {version} is not supported (expected {FORMAT_VERSION})"
+        raise ModelLoadError(msg)
+    img = _field(doc, "image_encoder", dict, where)
+    iw = f"{where} image_encoder"
+    size = _field(img, "input_size", list, iw)
+    mean, std = _field(img, "mean", list, iw), _field(img, "std", list, iw)
+    if len(size) != 2 or len(mean) != 3 or len(std) != 3 or min(size) <= 0 or min(std) <= 0:
+        msg = f"manifest {iw}: input_size must be [h, w] > 0 and mean/std three values with std > 0"
+        raise ModelLoadError(msg)
+    resize = img.get("resize", "stretch")
+    if resize not in RESIZE_POLICIES:
+        msg = f"manifest {iw}: resize '{resize}' is not one of {RESIZE_POLICIES}"
+        raise ModelLoadError(msg)
+    image = ImageEncoderSpec(
+        file=_file(directory, _field(img, "file", str, iw), _field(img, "sha256", str, iw), iw, verify=verify),
+        sha256=img["sha256"],
+        input_name=_field(img, "input_name", str, iw),
+        output_name=_field(img, "output_name", str, iw),
+        preprocess=PreprocessSpec(int(size[0]), int(size[1]), tuple(map(float, mean)), tuple(map(float, std)), resize),  # type: ignore[arg-type]
+    )
+    text = tok_file = tok_sha = None
+    if "text_encoder" in doc:
+        txt = _field(doc, "text_encoder", dict, where)
+        tw = f"{where} text_encoder"
+        text = TextEncoderSpec(
+            file=_file(directory, _field(txt, "file", str, tw), _field(txt, "sha256", str, tw), tw, verify=verify),
+            sha256=txt["sha256"],
+            input_name=_field(txt, "input_name", str, tw),
+            output_name=_field(txt, "output_name", str, tw),
+            context_length=_field(txt, "context_length", int, tw),
+        )
+        tok = _field(doc, "tokenizer", dict, where)
+        kw = f"{where} tokenizer"
+        tok_sha = _field(tok, "sha256", str, kw)
+        tok_file = _file(directory, _field(tok, "file", str, kw), tok_sha, kw, verify=verify)
+    ref = doc.get("reference") or {}
+    rw = f"{where} reference"
+    ref_img = _file(directory, ref["image_file"], ref.get("image_sha256", ""), rw, verify=verify) if "image_file" in ref else None
+    ref_txt = _file(directory, ref["text_file"], ref.get("text_sha256", ""), rw, verify=verify) if "text_file" in ref else None
+    dim = _field(doc, "embedding_dim", int, where)
+    if dim <= 0:
+        msg = f"manifest {where}: embedding_dim must be > 0, got {dim}"
+        raise ModelLoadError(msg)
+    return Manifest(
+        name=_field(doc, "name", str, where),
+        directory=directory,
+        embedding_dim=dim,
+        logit_scale=float(_field(doc, "logit_scale", (int, float), where)),
+        precision=str(doc.get("precision", "fp32")),
+        image=image,
+        text=text,
+        tokenizer_file=tok_file,
+        tokenizer_sha256=tok_sha,
+        reference_image_file=ref_img,
+        reference_text_file=ref_txt,
+        source=str(doc.get("source", "")),
+        licence=str(doc.get("licence", "")),
+        raw=doc,
+    )

@@ -1,0 +1,141 @@
+"""One frame through the edge pipeline: gate → embed → triggers, then remember.
+
+Used unchanged by the ROS edge node and the offline runner. The index insert is a
+separate call (``remember``) so callers publish the trigger decision first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.gate import FrameGate, GateDecision
+from videorag_ros.core.index import Payload, TemporalIndex
+from videorag_ros.core.latency import StageStats
+from videorag_ros.core.models.encoder import Encoder
+from videorag_ros.core.triggers import TriggerEngine, TriggerEvent, build_goals
+
+log = logging.getLogger(__name__)
+
+
+class Counters:
+    """Thread-safe named counters per camera (``received``, ``admitted``, ``rejected.blur`` ...)."""
+
+    def __init__(self) -> None:
+        """Create empty counters."""
+        self._c: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, camera_id: str, name: str, n: int = 1) -> None:
+        """Increase ``name`` for ``camera_id`` by ``n``."""
+        with self._lock:
+            self._c[(camera_id, name)] += n
+
+    def get(self, camera_id: str, name: str) -> int:
+        """Current value (0 if never counted)."""
+        with self._lock:
+            return self._c[(camera_id, name)]
+
+    def snapshot(self) -> dict[tuple[str, str], int]:
+        """A copy of every counter."""
+        with self._lock:
+            return dict(self._c)
+
+    def total(self, name: str) -> int:
+        """Sum of ``name`` over all cameras."""
+        with self._lock:
+            return sum(v for (_, n), v in self._c.items() if n == name)
+
+
+@dataclass(slots=True)
+class FrameResult:
+    """What the pipeline decided for one frame."""
+
+    camera_id: str
+    frame_seq: int
+    stamp_ns: int
+    decision: GateDecision
+    vector: npt.NDArray[np.float32] | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    events: list[TriggerEvent] = field(default_factory=list)
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+
+class EdgePipeline:
+    """Gates, encoder, trigger engine, memory and latency stats for all cameras."""
+
+    def __init__(self, config: EdgeConfig, encoder: Encoder) -> None:
+        """Build the pipeline; encodes every trigger's prompts once.
+
+        Raises:
+            TriggerError: A trigger's prompts or reference images cannot be encoded.
+        """
+        self.config = config
+        self.encoder = encoder
+        self.gates = {c.id: FrameGate(config.gate) for c in config.cameras}
+        goals = [build_goals(t, encoder) for t in config.triggers]
+        self.triggers = TriggerEngine(config.triggers, goals, logit_scale=encoder.manifest.logit_scale)
+        self.index = TemporalIndex(dim=encoder.dim, capacity=config.index_capacity, ttl_s=config.index_ttl_s)
+        self.stats = StageStats()
+        self.counters = Counters()
+
+    def process(self, camera_id: str, rgb: npt.NDArray[np.uint8], stamp_ns: int, frame_seq: int) -> FrameResult:
+        """Gate, embed and score one RGB frame.
+
+        Args:
+            camera_id: A configured camera id.
+            rgb: ``(H, W, 3)`` uint8 RGB frame.
+            stamp_ns: Capture stamp (the glass).
+            frame_seq: Sequence number on this camera.
+
+        Returns:
+            The decision, embedding (if admitted), scores, events and stage times.
+
+        Raises:
+            EncoderError: The encoder failed on this frame (counted as ``encoder_errors``).
+        """
+        t0 = time.perf_counter()
+        decision = self.gates[camera_id].decide(rgb, stamp_ns)
+        t1 = time.perf_counter()
+        result = FrameResult(camera_id, frame_seq, stamp_ns, decision)
+        result.stage_ms["gate"] = (t1 - t0) * 1e3
+        if not decision.admitted:
+            self.counters.add(camera_id, f"gate_rejected.{decision.reason}")
+            self._record(result)
+            return result
+        self.counters.add(camera_id, "admitted")
+        try:
+            emb = self.encoder.encode_images([rgb])
+        except Exception:
+            self.counters.add(camera_id, "encoder_errors")
+            raise
+        self.counters.add(camera_id, "embedded")
+        t2 = time.perf_counter()
+        result.vector = emb.vectors[0]
+        result.scores, result.events = self.triggers.evaluate(camera_id, result.vector, stamp_ns, frame_seq)
+        t3 = time.perf_counter()
+        result.stage_ms.update(preprocess=emb.preprocess_ms, embed=emb.forward_ms, trigger=(t3 - t2) * 1e3)
+        for ev in result.events:
+            if ev.state != "HOLD":
+                self.counters.add(camera_id, f"trigger.{ev.trigger}.{ev.state.lower()}")
+        self._record(result)
+        return result
+
+    def _record(self, result: FrameResult) -> None:
+        for stage, ms in result.stage_ms.items():
+            self.stats.record(stage, ms)
+
+    def remember(self, result: FrameResult) -> None:
+        """Insert an admitted frame into the memory (call after publishing its decision)."""
+        if result.vector is None:
+            return
+        t0 = time.perf_counter()
+        self.index.add(result.vector, Payload(result.camera_id, result.stamp_ns, result.frame_seq, result.decision.reason))
+        self.stats.record("index_insert", (time.perf_counter() - t0) * 1e3)

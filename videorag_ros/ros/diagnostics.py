@@ -1,0 +1,58 @@
+"""Build the /diagnostics message from the pipeline's stats and counters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.pipeline import EdgePipeline
+
+STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "index_insert")
+
+
+def _kv(key: str, value: object) -> KeyValue:
+    return KeyValue(key=key, value=f"{value:.3f}" if isinstance(value, float) else str(value))
+
+
+def build_diagnostics(
+    pipeline: EdgePipeline,
+    dropped: Mapping[str, int],
+    silent: Mapping[str, float],
+    config: EdgeConfig,
+    *,
+    stop_active: bool,
+) -> DiagnosticArray:
+    """One status for the pipeline (stage p50/p95/p99, budget) and one per camera (counters).
+
+    Args:
+        pipeline: The running pipeline.
+        dropped: Frames replaced in the latest-wins slot, per camera.
+        silent: Cameras with no frame for longer than their timeout → seconds idle.
+        config: The node configuration.
+        stop_active: Whether the e-stop is engaged.
+    """
+    counters = pipeline.counters.snapshot()
+    summary = pipeline.stats.summary(STAGES)
+    over = sum(v for (_, name), v in counters.items() if name == "over_budget")
+    values = [_kv("encoder", pipeline.encoder.describe()), _kv("estop_active", stop_active), _kv("latency_budget_ms", config.latency_budget_ms), _kv("over_budget", over)]
+    for stage, s in summary.items():
+        values += [_kv(f"{stage}.p50_ms", s["p50"]), _kv(f"{stage}.p95_ms", s["p95"]), _kv(f"{stage}.p99_ms", s["p99"]), _kv(f"{stage}.n", int(s["n"]))]
+    values.append(_kv("index.size", len(pipeline.index)))
+    p99 = summary.get("glass_to_decision", {}).get("p99", 0.0)
+    level, message = DiagnosticStatus.OK, "ok"
+    if p99 > config.latency_budget_ms:
+        level, message = DiagnosticStatus.WARN, f"glass-to-decision p99 {p99:.1f} ms over budget {config.latency_budget_ms:.0f} ms"
+    statuses = [DiagnosticStatus(level=level, name="videorag: pipeline", message=message, hardware_id="videorag", values=values)]
+    for cam in config.cameras:
+        names = sorted({n for (c, n) in counters if c == cam.id})
+        cam_values = [_kv(n, counters[(cam.id, n)]) for n in names] + [_kv("dropped", dropped.get(cam.id, 0))]
+        if cam.id in silent:
+            cam_level, cam_msg = DiagnosticStatus.WARN, f"no frames for {silent[cam.id]:.1f} s (timeout {cam.timeout_s} s)"
+        elif counters.get((cam.id, "rejected_input"), 0):
+            cam_level, cam_msg = DiagnosticStatus.WARN, f"{counters[(cam.id, 'rejected_input')]} malformed frames rejected"
+        else:
+            cam_level, cam_msg = DiagnosticStatus.OK, "receiving"
+        statuses.append(DiagnosticStatus(level=cam_level, name=f"videorag: camera {cam.id}", message=cam_msg, hardware_id=cam.topic, values=cam_values))
+    return DiagnosticArray(status=statuses)

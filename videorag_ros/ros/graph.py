@@ -1,0 +1,173 @@
+"""Run a videorag node graph as real processes over real DDS, and watch its outputs.
+
+Used by ``videorag demo``, ``videorag bench pipeline`` and the integration tests: the
+nodes run as separate processes started through the package's own entry points (what
+``ros2 launch`` would start), and a ``Monitor`` node in the calling process records
+what a downstream consumer would see.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+from std_msgs.msg import Bool
+
+from videorag_ros.ros import qos
+from videorag_ros.ros.conversions import stamp_to_ns
+from videorag.msg import SemanticTrigger
+
+STATE_NAMES = {SemanticTrigger.ENTER: "ENTER", SemanticTrigger.HOLD: "HOLD", SemanticTrigger.EXIT: "EXIT"}
+
+
+def local_ros_env(domain_id: int | None = None) -> dict[str, str]:
+    """The current environment with DDS discovery confined to this machine.
+
+    Args:
+        domain_id: ``ROS_DOMAIN_ID`` to use; keeps the existing one when None.
+    """
+    env = dict(os.environ)
+    env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")  # Jazzy and later
+    if "ROS_AUTOMATIC_DISCOVERY_RANGE" not in os.environ:
+        env.setdefault("ROS_LOCALHOST_ONLY", "1")  # Humble
+    if domain_id is not None:
+        env["ROS_DOMAIN_ID"] = str(domain_id)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def videorag_command(*args: str) -> list[str]:
+    """Command line running ``videorag <args>`` with this interpreter's installation."""
+    exe = shutil.which("videorag")
+    if exe is not None:
+        return [sys.executable, exe, *args]
+    return [sys.executable, "-m", "videorag_ros.cli.main", *args]
+
+
+def start(args: list[str], env: dict[str, str], *, log_path: str | None = None) -> subprocess.Popen[bytes]:
+    """Start ``videorag <args>`` as a child process (stdout+stderr to ``log_path`` or inherited)."""
+    out: Any = open(log_path, "wb") if log_path else None  # noqa: SIM115 (closed with the process)
+    return subprocess.Popen(videorag_command(*args), env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> int:
+    """Interrupt a child like Ctrl-C, then kill it if it does not exit in time."""
+    if proc.poll() is None:
+        proc.send_signal(2)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+@dataclass(slots=True)
+class TriggerRecord:
+    """A SemanticTrigger as a consumer received it."""
+
+    trigger: str
+    state: str
+    camera_id: str
+    stamp_ns: int
+    score: float
+    latency_ms: float
+    wire_latency_ms: float
+    frame_seq: int
+
+
+@dataclass(slots=True)
+class MonitorLog:
+    """Everything the monitor saw, in arrival order."""
+
+    triggers: list[TriggerRecord] = field(default_factory=list)
+    estop: list[tuple[float, bool]] = field(default_factory=list)
+    twists: int = 0
+    diagnostics: list[DiagnosticArray] = field(default_factory=list)
+
+
+class Monitor(Node):
+    """Subscribes to the edge node's outputs like a downstream consumer would."""
+
+    def __init__(self, *, edge_name: str = "/videorag_edge", estop_topic: str = "/estop", cmd_vel_topic: str = "/cmd_vel_safety") -> None:
+        """Subscribe to ``<edge>/triggers``, the e-stop, the zero-Twist topic and /diagnostics."""
+        super().__init__("videorag_monitor")
+        from geometry_msgs.msg import Twist
+
+        self.log = MonitorLog()
+        self._lock = threading.Lock()
+        self.create_subscription(SemanticTrigger, f"{edge_name}/triggers", self._on_trigger, qos.EVENTS)
+        self.create_subscription(Bool, estop_topic, self._on_estop, qos.LATCHED_SAFETY)
+        self.create_subscription(Twist, cmd_vel_topic, self._on_twist, qos.COMMAND)
+        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+
+    def _on_trigger(self, msg: SemanticTrigger) -> None:
+        now = time.time_ns()
+        stamp = stamp_to_ns(msg.header.stamp)
+        rec = TriggerRecord(msg.trigger, STATE_NAMES.get(msg.state, str(msg.state)), msg.camera_id, stamp, msg.score, msg.latency_ms, (now - stamp) * 1e-6, msg.frame_seq)
+        with self._lock:
+            self.log.triggers.append(rec)
+
+    def _on_estop(self, msg: Bool) -> None:
+        with self._lock:
+            self.log.estop.append((time.time(), bool(msg.data)))
+
+    def _on_twist(self, _msg: Any) -> None:
+        with self._lock:
+            self.log.twists += 1
+
+    def _on_diag(self, msg: DiagnosticArray) -> None:
+        with self._lock:
+            self.log.diagnostics.append(msg)
+
+    def pipeline_values(self) -> dict[str, str]:
+        """Key/values of the newest 'videorag: pipeline' diagnostic status (empty if none yet)."""
+        with self._lock:
+            for arr in reversed(self.log.diagnostics):
+                for st in arr.status:
+                    if st.name == "videorag: pipeline":
+                        return {kv.key: kv.value for kv in st.values}
+        return {}
+
+    def camera_values(self, camera_id: str) -> dict[str, str]:
+        """Key/values of the newest status of one camera (empty if none yet)."""
+        with self._lock:
+            for arr in reversed(self.log.diagnostics):
+                for st in arr.status:
+                    if st.name == f"videorag: camera {camera_id}":
+                        level = st.level[0] if isinstance(st.level, bytes) else int(st.level)
+                        return {kv.key: kv.value for kv in st.values} | {"_level": str(level), "_message": st.message}
+        return {}
+
+
+def stage_table(values: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Turn diagnostic key/values ``<stage>.p50_ms`` ... into ``{stage: {p50, p95, p99, n}}``."""
+    out: dict[str, dict[str, float]] = {}
+    for key, val in values.items():
+        if "." not in key:
+            continue
+        stage, stat = key.rsplit(".", 1)
+        if stat in ("p50_ms", "p95_ms", "p99_ms", "n"):
+            out.setdefault(stage, {})[stat.replace("_ms", "")] = float(val)
+    return out
+
+
+def wait_until(pred: Any, timeout_s: float, *, spin: Any = None, step_s: float = 0.05) -> bool:
+    """Poll ``pred()`` (spinning ``spin(step_s)`` if given) until true or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if spin is not None:
+            spin(step_s)
+        else:
+            time.sleep(step_s)
+        if pred():
+            return True
+    return bool(pred())
