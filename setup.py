@@ -25,6 +25,7 @@ setup(
         "onnxruntime>=1.17",
         "pyyaml>=6",
         "rosbags>=0.10",
+        "tqdm>=4.60",
     ],
     entry_points={"console_scripts": ["videorag = videorag_ros.cli.main:main"]},
 )

@@ -9,7 +9,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from videorag_ros.core.config import EdgeConfig
 from videorag_ros.core.pipeline import EdgePipeline
 
-STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "index_insert")
+STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "overhead_excl_forward", "index_insert")
 
 
 def _kv(key: str, value: object) -> KeyValue:

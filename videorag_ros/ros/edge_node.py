@@ -117,22 +117,21 @@ class EdgeNode(Node):
         result = self.pipeline.process(cam_id, rgb, stamp_ns, seq)
         if result.vector is not None:
             self._publish_decision(result, msg.header.frame_id)
-            stats.record("glass_to_decision", (time.time_ns() - stamp_ns) * 1e-6)
+            total_ms = (time.time_ns() - stamp_ns) * 1e-6
+            stats.record("glass_to_decision", total_ms)
+            # Everything but the encoder's forward pass: what this package adds to the model.
+            stats.record("overhead_excl_forward", total_ms - result.stage_ms["embed"])
         self.pipeline.remember(result)
 
     # --- output --------------------------------------------------------------------------
     def _publish_decision(self, result: FrameResult, frame_id: str) -> None:
         stop = "estop" in self.pipeline.triggers.active_actions()
+        changed = stop != self._stop_active
         t0 = time.perf_counter()
-        if stop != self._stop_active:
+        if changed:
             self._stop_active = stop
             self._publish_estop()  # the action first: it is what the robot acts on
-            if stop:
-                self._publish_zero_twist_if_stopped()
-            for ev in result.events:
-                if ev.state != "HOLD" and "estop" in ev.actions:
-                    level = self.get_logger().warning if stop else self.get_logger().info
-                    level(f"e-stop {'ENGAGED' if stop else 'released'} by '{ev.trigger}' on camera '{ev.camera_id}' score {ev.score:.3f} frame stamp {ev.stamp_ns / 1e9:.3f}")
+            self._publish_zero_twist_if_stopped()
         for ev in result.events:
             latency_ms = (time.time_ns() - ev.stamp_ns) * 1e-6
             self._trigger_pub.publish(trigger_event_to_msg(ev, frame_id=frame_id, latency_ms=latency_ms))
@@ -141,6 +140,14 @@ class EdgeNode(Node):
                 self.pipeline.counters.add(result.camera_id, "over_budget")
         if result.events:
             self.pipeline.stats.record("publish", (time.perf_counter() - t0) * 1e3)
+        if changed:  # logged after publishing, so logging can never delay or block the stop
+            for ev in result.events:
+                if ev.state != "HOLD" and "estop" in ev.actions:
+                    text = f"'{ev.trigger}' on camera '{ev.camera_id}' score {ev.score:.3f} frame stamp {ev.stamp_ns / 1e9:.3f}"
+                    if stop:
+                        self.get_logger().warning(f"e-stop ENGAGED by {text}")
+                    else:
+                        self.get_logger().info(f"e-stop released: {text}")
 
     def _publish_estop(self) -> None:
         with self._pub_lock:

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -28,13 +29,31 @@ from videorag.msg import SemanticTrigger
 STATE_NAMES = {SemanticTrigger.ENTER: "ENTER", SemanticTrigger.HOLD: "HOLD", SemanticTrigger.EXIT: "EXIT"}
 
 
+def large_frames_profile() -> Path | None:
+    """The shipped Fast DDS profile that lets raw camera frames use shared memory."""
+    for base in (Path(__file__).resolve().parents[2] / "config", *_share_dirs()):
+        f = base / "fastdds_large_frames.xml"
+        if f.is_file():
+            return f
+    return None
+
+
+def _share_dirs() -> list[Path]:
+    return [Path(p) / "share" / "videorag" / "config" for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
+
+
 def local_ros_env(domain_id: int | None = None) -> dict[str, str]:
     """The current environment with DDS discovery confined to this machine.
+
+    Also points Fast DDS at the shipped large-frame profile unless one is set already.
 
     Args:
         domain_id: ``ROS_DOMAIN_ID`` to use; keeps the existing one when None.
     """
     env = dict(os.environ)
+    profile = large_frames_profile()
+    if profile is not None and "FASTDDS_DEFAULT_PROFILES_FILE" not in env and "FASTRTPS_DEFAULT_PROFILES_FILE" not in env:
+        env["FASTDDS_DEFAULT_PROFILES_FILE"] = env["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(profile)
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")  # Jazzy and later
     if "ROS_AUTOMATIC_DISCOVERY_RANGE" not in os.environ:
         env.setdefault("ROS_LOCALHOST_ONLY", "1")  # Humble
@@ -54,8 +73,10 @@ def videorag_command(*args: str) -> list[str]:
 
 def start(args: list[str], env: dict[str, str], *, log_path: str | None = None) -> subprocess.Popen[bytes]:
     """Start ``videorag <args>`` as a child process (stdout+stderr to ``log_path`` or inherited)."""
-    out: Any = open(log_path, "wb") if log_path else None  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(videorag_command(*args), env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+    if log_path is None:
+        return subprocess.Popen(videorag_command(*args), env=env)
+    with open(log_path, "wb") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(videorag_command(*args), env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def stop(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> int:
@@ -97,9 +118,16 @@ class MonitorLog:
 class Monitor(Node):
     """Subscribes to the edge node's outputs like a downstream consumer would."""
 
-    def __init__(self, *, edge_name: str = "/videorag_edge", estop_topic: str = "/estop", cmd_vel_topic: str = "/cmd_vel_safety") -> None:
+    def __init__(
+        self,
+        *,
+        edge_name: str = "/videorag_edge",
+        estop_topic: str = "/estop",
+        cmd_vel_topic: str = "/cmd_vel_safety",
+        context: Any = None,
+    ) -> None:
         """Subscribe to ``<edge>/triggers``, the e-stop, the zero-Twist topic and /diagnostics."""
-        super().__init__("videorag_monitor")
+        super().__init__("videorag_monitor", context=context)
         from geometry_msgs.msg import Twist
 
         self.log = MonitorLog()
@@ -171,3 +199,90 @@ def wait_until(pred: Any, timeout_s: float, *, spin: Any = None, step_s: float =
         if pred():
             return True
     return bool(pred())
+
+
+class EdgeGraph:
+    """The edge node as a child process, plus a monitor and camera publishers in this process.
+
+    ``close()`` stops the child first, so a failing teardown never leaves a node running.
+    """
+
+    def __init__(
+        self,
+        params: Path,
+        *,
+        domain_id: int,
+        log_path: Path,
+        estop_topic: str = "/estop",
+        cmd_vel_topic: str = "/cmd_vel_safety",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        """Start ``videorag edge --params params`` and create the local nodes.
+
+        Args:
+            params: Parameter file for the edge node.
+            domain_id: ROS domain shared by the child and the local nodes.
+            log_path: Where the child's output goes.
+            estop_topic: E-stop topic the monitor watches.
+            cmd_vel_topic: Zero-Twist topic the monitor counts.
+            extra_env: Added to the child's environment.
+        """
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        env = local_ros_env(domain_id) | (extra_env or {})
+        # This process's participants need the same transport and discovery settings.
+        for key in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOCALHOST_ONLY"):
+            if key in env:
+                os.environ[key] = env[key]
+        self.log_path = log_path
+        self.proc = start(["edge", "--params", str(params)], env, log_path=str(log_path))
+        try:
+            self.ctx = rclpy.Context()
+            rclpy.init(context=self.ctx, domain_id=domain_id)
+            self.monitor = Monitor(context=self.ctx, estop_topic=estop_topic, cmd_vel_topic=cmd_vel_topic)
+            self.node = rclpy.create_node("videorag_test_cameras", context=self.ctx)
+            self.executor = SingleThreadedExecutor(context=self.ctx)
+            self.executor.add_node(self.monitor)
+            self.executor.add_node(self.node)
+        except BaseException:
+            stop(self.proc)
+            raise
+
+    def publisher(self, msg_type: Any, topic: str) -> Any:
+        """A camera publisher (sensor-data QoS, depth 1) on the local node."""
+        return self.node.create_publisher(msg_type, topic, qos.CAMERA)
+
+    def spin(self, seconds: float) -> None:
+        """Process callbacks for ``seconds``."""
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self.executor.spin_once(timeout_sec=min(0.01, left))
+
+    def wait_ready(self, publishers: list[Any], timeout_s: float = 90.0) -> None:
+        """Wait for the node's first diagnostics and for every publisher to be matched.
+
+        Raises:
+            RuntimeError: With the tail of the node's log, if it does not come up.
+        """
+        ok = wait_until(
+            lambda: bool(self.monitor.pipeline_values()) and all(p.get_subscription_count() > 0 for p in publishers),
+            timeout_s,
+            spin=self.spin,
+        )
+        if not ok:
+            msg = f"edge node not ready within {timeout_s:.0f} s (exit code {self.proc.poll()}); log:\n{self.log_path.read_text()[-4000:]}"
+            raise RuntimeError(msg)
+
+    def close(self) -> None:
+        """Stop the child, then tear down the local nodes and context."""
+        import rclpy
+
+        stop(self.proc)
+        self.executor.shutdown()
+        self.monitor.destroy_node()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.ctx)

@@ -1,0 +1,21 @@
+"""``videorag bench <what>``: benchmarks that measure and report (p50/p95/p99), never assert."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+BENCHES = {
+    "pipeline": ("videorag_ros.cli.bench_pipeline", "glass-to-action through real DDS, per stage"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to one benchmark's ``main``."""
+    args = list(argv or [])
+    if not args or args[0] not in BENCHES:
+        lines = "\n".join(f"  {k:<10} {h}" for k, (_, h) in BENCHES.items())
+        print(f"usage: videorag bench <benchmark> [args]\n\nbenchmarks:\n{lines}", file=sys.stderr if args else sys.stdout)
+        return 2 if args else 0
+    return int(importlib.import_module(BENCHES[args[0]][0]).main(args[1:]) or 0)
