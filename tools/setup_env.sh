@@ -10,6 +10,10 @@ PY=${PYTHON:-python3}
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "error: $PY is Python $("$PY" -c 'import platform; print(platform.python_version())'); the ROS 2 Kilted wheels need 3.11 (set PYTHON=python3.11)" >&2
+  exit 1
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   step "creating $VENV"
   mkdir -p "$(dirname "$VENV")"

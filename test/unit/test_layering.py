@@ -34,3 +34,12 @@ def test_launch_file_names_installed_executables_and_config() -> None:
     assert "edge.yaml" in strings and (REPO / "config" / "edge.yaml").is_file()
     assert re.search(r"install\(DIRECTORY launch config models", cmake)
     assert "videorag_edge" in strings  # node name = the parameter file's section
+
+
+def test_readme_documents_every_parameter() -> None:
+    from videorag_ros.core.config import CAMERA_PARAMS, EDGE_PARAMS, TRIGGER_PARAMS
+
+    readme = (REPO / "README.md").read_text()
+    names = [s.name for s in EDGE_PARAMS] + [f"<cam>.{s.name}" for s in CAMERA_PARAMS] + [f"<trig>.{s.name}" for s in TRIGGER_PARAMS]
+    missing = [n for n in names if f"`{n}`" not in readme]
+    assert not missing, f"README parameter table lacks {missing}"

@@ -67,6 +67,12 @@ def resize_rgb(rgb: npt.NDArray[np.uint8], spec: PreprocessSpec) -> npt.NDArray[
 def _resize(rgb: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[np.uint8]:
     if rgb.shape[0] == height and rgb.shape[1] == width:
         return rgb
+    if rgb.strides[2] < 0 and rgb[:, :, ::-1].flags.c_contiguous:
+        # A bgr8 message arrives as a channel-reversed view; OpenCV would copy the whole
+        # frame first (3x the cost). Resizing is per channel, so resize the contiguous BGR
+        # buffer and flip the small result: the same numbers, a third of the time.
+        small = cv2.resize(rgb[:, :, ::-1], (width, height), interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(small[:, :, ::-1])
     # INTER_AREA is the right filter for the large downscales cameras need.
     out: npt.NDArray[np.uint8] = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
     return out

@@ -1,0 +1,27 @@
+# videorag: two commands on a fresh machine.
+#   make demo   the main job: edge node + simulated camera, trigger events and latency summary
+#   make test   unit + integration tests (real rclpy, real DDS, real onnxruntime)
+# Both create the environment first (venv with ROS 2 Kilted wheels, colcon build); see tools/setup_env.sh.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+ENV := . tools/env.sh && export PYTHONPATH="$(CURDIR):$$PYTHONPATH"
+
+.PHONY: setup demo test test-unit bench clean
+
+setup:
+	@bash tools/setup_env.sh
+
+demo: setup
+	@$(ENV) && videorag demo
+
+test: setup
+	@$(ENV) && python -m pytest
+
+test-unit: setup
+	@$(ENV) && python -m pytest test/unit
+
+bench: setup
+	@$(ENV) && videorag bench pipeline --plot bench-pipeline.png
+
+clean:
+	rm -rf build install log
