@@ -48,9 +48,14 @@ if [ "${#CMAKE_FILES[@]}" -gt 0 ]; then
 fi
 
 step "colcon build (messages + videorag_ros)"
-CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV" \
+mkdir -p build
+if ! CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV" \
   colcon --log-base build/colcon-log build --paths "$ROOT" \
   --build-base build --install-base install --symlink-install \
   --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF \
-  --event-handlers console_direct- >&2
+  --event-handlers console_direct+ >build/colcon-build.log 2>&1; then
+  echo "error: colcon build failed; the end of build/colcon-build.log:" >&2
+  grep -v -e '^-- Up-to-date' -e '^-- Installing' -e '^-- Symlinking' build/colcon-build.log | tail -40 >&2
+  exit 1
+fi
 step "environment ready: . tools/env.sh"
