@@ -19,7 +19,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_encoder(tiny_model_dir: Path):  # noqa: ANN201
+def tiny_encoder(tiny_model_dir: Path):
     from videorag_ros.core.models.encoder import load_encoder
 
     return load_encoder(str(tiny_model_dir), backend="cpu")

@@ -19,11 +19,11 @@ import yaml
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
-from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
+from sensor_msgs.msg import CompressedImage, Image
 
-from test.conftest import REPO, pattern_frame  # noqa: E402
-from videorag_ros.ros.conversions import ns_to_stamp  # noqa: E402
-from videorag_ros.ros.graph import EdgeGraph, wait_until  # noqa: E402
+from test.conftest import REPO, pattern_frame
+from videorag_ros.ros.conversions import ns_to_stamp
+from videorag_ros.ros.graph import EdgeGraph, wait_until
 
 pytestmark = pytest.mark.integration
 DOMAIN = 100 + os.getpid() % 100
@@ -68,6 +68,7 @@ class Graph(EdgeGraph):
 
     def send_jpeg(self, rgb: np.ndarray) -> None:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        assert ok
         msg = CompressedImage(format="jpeg", data=buf.tobytes())
         msg.header.stamp = ns_to_stamp(time.time_ns())
         self.rear.publish(msg)

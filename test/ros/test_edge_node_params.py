@@ -9,33 +9,33 @@ import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
-import rclpy  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
-from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
+import rclpy
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import CompressedImage, Image
 
-from test.conftest import pattern_frame  # noqa: E402
-from videorag_ros.core.errors import ConfigError, FrameError, ModelLoadError  # noqa: E402
-from videorag_ros.core.frames import FrameLimits  # noqa: E402
-from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, ns_to_stamp, stamp_to_ns  # noqa: E402
+from test.conftest import pattern_frame
+from videorag_ros.core.errors import ConfigError, FrameError, ModelLoadError
+from videorag_ros.core.frames import FrameLimits
+from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, ns_to_stamp, stamp_to_ns
 
 pytestmark = pytest.mark.ros
 
 
 @pytest.fixture
-def ctx():  # noqa: ANN201
+def ctx():
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=230)
     yield context
     rclpy.shutdown(context=context)
 
 
-def _node(ctx, overrides: dict):  # noqa: ANN001, ANN202
+def _node(ctx, overrides: dict):
     from videorag_ros.ros.edge_node import EdgeNode
 
     return EdgeNode(context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
 
 
-def test_node_reads_parameters_and_starts(ctx, tiny_model_dir: Path) -> None:  # noqa: ANN001
+def test_node_reads_parameters_and_starts(ctx, tiny_model_dir: Path) -> None:
     node = _node(ctx, {"model": str(tiny_model_dir), "cameras": ["a", "b"], "b.transport": "compressed", "triggers": ["t"], "t.prompts": ["a person"], "gate.max_rate_hz": 4})
     try:
         cfg = node.config
@@ -57,12 +57,12 @@ def test_node_reads_parameters_and_starts(ctx, tiny_model_dir: Path) -> None:  #
         ({"triggers": ["t"]}, "neither 't.prompts' nor 't.reference_images'"),
     ],
 )
-def test_bad_parameters_fail_at_startup_naming_the_parameter(ctx, tiny_model_dir: Path, overrides: dict, match: str) -> None:  # noqa: ANN001
+def test_bad_parameters_fail_at_startup_naming_the_parameter(ctx, tiny_model_dir: Path, overrides: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         _node(ctx, {"model": str(tiny_model_dir), **overrides})
 
 
-def test_missing_model_fails_at_startup(ctx) -> None:  # noqa: ANN001
+def test_missing_model_fails_at_startup(ctx) -> None:
     with pytest.raises(ModelLoadError, match="model 'not-a-model' not found"):
         _node(ctx, {"model": "not-a-model"})
 

@@ -101,6 +101,7 @@ def test_bad_compressed_raise_frame_error(fmt: str, data: bytes, match: str) -> 
 
 def test_compressed_limits() -> None:
     ok, buf = cv2.imencode(".png", np.zeros((40, 50, 3), np.uint8))
+    assert ok
     with pytest.raises(FrameError, match="exceeds max_compressed_bytes"):
         compressed_to_rgb(fmt="png", data=buf.tobytes(), limits=FrameLimits(max_compressed_bytes=10))
     with pytest.raises(FrameError, match="exceeds the limit"):

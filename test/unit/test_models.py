@@ -21,7 +21,7 @@ def model_copy(tiny_model_dir: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(tiny_model_dir, tmp_path / "m"))
 
 
-def _edit(d: Path, fn) -> None:  # noqa: ANN001
+def _edit(d: Path, fn) -> None:
     doc = yaml.safe_load((d / "manifest.yaml").read_text())
     fn(doc)
     (d / "manifest.yaml").write_text(yaml.safe_dump(doc))
@@ -33,7 +33,7 @@ def test_load_manifest(tiny_model_dir: Path) -> None:
     assert m.image.file.is_absolute() and m.text is not None
 
 
-def test_encoder_outputs_unit_vectors(tiny_encoder) -> None:  # noqa: ANN001
+def test_encoder_outputs_unit_vectors(tiny_encoder) -> None:
     emb = tiny_encoder.encode_images([pattern_frame("disk"), pattern_frame("stripes", width=640, height=480)])
     assert emb.vectors.shape == (2, 32) and emb.vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(emb.vectors, axis=1), 1.0, rtol=1e-5)
@@ -59,7 +59,7 @@ def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
         (lambda d: d["image_encoder"].__setitem__("resize", "zoom"), "resize 'zoom'"),
     ],
 )
-def test_bad_manifest_fields(model_copy: Path, mutate, match: str) -> None:  # noqa: ANN001
+def test_bad_manifest_fields(model_copy: Path, mutate, match: str) -> None:
     _edit(model_copy, mutate)
     with pytest.raises(ModelLoadError, match=match):
         load_manifest(str(model_copy))

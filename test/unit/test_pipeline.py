@@ -13,7 +13,7 @@ from videorag_ros.core.pipeline import EdgePipeline
 MS = 1_000_000
 
 
-def test_reference_image_trigger_enters_and_exits(tiny_encoder, tmp_path: Path) -> None:  # noqa: ANN001
+def test_reference_image_trigger_enters_and_exits(tiny_encoder, tmp_path: Path) -> None:
     ref = tmp_path / "disk.png"
     cv2.imwrite(str(ref), cv2.cvtColor(pattern_frame("disk"), cv2.COLOR_RGB2BGR))
     cfg = build_edge_config(
@@ -45,7 +45,7 @@ def test_reference_image_trigger_enters_and_exits(tiny_encoder, tmp_path: Path) 
     assert summary["embed"]["n"] == 15
 
 
-def test_gate_rejections_are_counted(tiny_encoder) -> None:  # noqa: ANN001
+def test_gate_rejections_are_counted(tiny_encoder) -> None:
     cfg = build_edge_config({"model": str(tiny_encoder.manifest.directory), "gate.keyframe_interval_s": 10.0, "gate.max_rate_hz": 0.0})
     pipe = EdgePipeline(cfg, tiny_encoder)
     f = pattern_frame("disk")

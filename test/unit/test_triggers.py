@@ -68,7 +68,7 @@ def test_softmax_scoring_against_negatives() -> None:
     assert eng.scores(_vec(np.sqrt(0.5)))["s"] == pytest.approx(0.5, abs=1e-5)
 
 
-def test_build_goals_from_text_and_reference_image(tiny_encoder, tmp_path: Path) -> None:  # noqa: ANN001
+def test_build_goals_from_text_and_reference_image(tiny_encoder, tmp_path: Path) -> None:
     ref = tmp_path / "disk.png"
     cv2.imwrite(str(ref), cv2.cvtColor(pattern_frame("disk"), cv2.COLOR_RGB2BGR))
     cfg = TriggerConfig(name="t", prompts=("a person",), negative_prompts=("a box",), reference_images=(str(ref),))
@@ -82,12 +82,12 @@ def test_build_goals_from_text_and_reference_image(tiny_encoder, tmp_path: Path)
     assert eng.scores(same)["t"] > 0.95 > eng.scores(other)["t"]
 
 
-def test_build_goals_missing_reference_image(tiny_encoder, tmp_path: Path) -> None:  # noqa: ANN001
+def test_build_goals_missing_reference_image(tiny_encoder, tmp_path: Path) -> None:
     cfg = TriggerConfig(name="t", reference_images=(str(tmp_path / "missing.png"),))
     with pytest.raises(TriggerError, match="missing or not a readable image"):
         build_goals(cfg, tiny_encoder)
 
 
-def test_unknown_prompt_words_are_warned(tiny_encoder, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+def test_unknown_prompt_words_are_warned(tiny_encoder, caplog: pytest.LogCaptureFixture) -> None:
     build_goals(TriggerConfig(name="t", prompts=("a zebra in front",)), tiny_encoder)
     assert "zebra" in caplog.text

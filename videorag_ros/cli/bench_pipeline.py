@@ -122,7 +122,7 @@ def _plot(wire: list[float], stages: dict[str, dict[str, float]], result: dict[s
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5))
     a.hist(wire, bins=40, color="#3b7dd8")
-    for q, c in zip((50, 95, 99), ("k", "#e08a00", "#c0392b")):
+    for q, c in zip((50, 95, 99), ("k", "#e08a00", "#c0392b"), strict=True):
         v = float(np.percentile(wire, q)) if wire else 0.0
         a.axvline(v, color=c, ls="--", label=f"p{q} {v:.1f} ms")
     a.set(title=f"glass-to-action (consumer side), n={len(wire)}", xlabel="ms", ylabel="frames")
@@ -144,7 +144,7 @@ def _print_table(r: dict[str, Any]) -> None:
     print(f"encoder: {r['encoder']}   frames {r['frame_size'][0]}x{r['frame_size'][1]} at {r['fps']:g} Hz")
     print(f"published {r['frames_published']}  received {r['frames_received']}  embedded {r['frames_embedded']}  dropped (latest-wins) {r['frames_dropped']}  actions received {r['actions_received']}")
     print(f"{'stage':<24}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'n':>7}")
-    rows = [("glass_to_action (wire)", r["glass_to_action_ms"])] + list(r["stages_ms"].items())
+    rows = [("glass_to_action (wire)", r["glass_to_action_ms"]), *r["stages_ms"].items()]
     for name, s in rows:
         if s:
             print(f"{name:<24}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['p99']:>9.2f}{int(s['n']):>7}")

@@ -10,7 +10,6 @@ so it can never stop a real robot.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections.abc import Sequence

@@ -7,6 +7,7 @@ back as zero-copy numpy views of the message buffer where the layout allows it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -15,6 +16,16 @@ import numpy.typing as npt
 from videorag_ros.core.errors import FrameError
 
 RGBFrame = npt.NDArray[np.uint8]
+
+
+def _cvt(src: npt.NDArray[Any], code: int) -> RGBFrame:
+    # OpenCV's stubs return an untyped array; uint8 in gives uint8 out.
+    return cast("RGBFrame", cv2.cvtColor(src, code))
+
+
+def bgr_to_rgb(bgr: npt.NDArray[Any]) -> RGBFrame:
+    """An OpenCV BGR image (``imread``, ``VideoCapture``) as a contiguous RGB array."""
+    return _cvt(bgr, cv2.COLOR_BGR2RGB)
 
 # encoding -> (bytes per pixel, how to get RGB). Views need no copy.
 _PACKED = {
@@ -117,15 +128,12 @@ def raw_to_rgb(
         raise FrameError(msg)
     rows = np.lib.stride_tricks.as_strided(buf, shape=(height, width * bpp), strides=(step, 1))
     if enc in _YUV422:
-        out: RGBFrame = cv2.cvtColor(np.ascontiguousarray(rows).reshape(height, width, 2), _YUV422[enc])
-        return out
+        return _cvt(np.ascontiguousarray(rows).reshape(height, width, 2), _YUV422[enc])
     if enc in _BAYER:
-        out = cv2.cvtColor(np.ascontiguousarray(rows), _BAYER[enc])
-        return out
+        return _cvt(np.ascontiguousarray(rows), _BAYER[enc])
     pix = rows.reshape(height, width, bpp)
     if bpp == 1:
-        out = cv2.cvtColor(np.ascontiguousarray(pix[:, :, 0]), cv2.COLOR_GRAY2RGB)
-        return out
+        return _cvt(np.ascontiguousarray(pix[:, :, 0]), cv2.COLOR_GRAY2RGB)
     if enc in ("bgr8", "bgra8", "8uc3"):
         return pix[:, :, 2::-1]
     return pix[:, :, :3]
@@ -166,5 +174,4 @@ def compressed_to_rgb(
         msg = f"could not decode {buf.size} bytes as '{fmt}' (corrupt or truncated image)"
         raise FrameError(msg)
     _check_dims(bgr.shape[1], bgr.shape[0], limits)
-    out: RGBFrame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    return out
+    return bgr_to_rgb(bgr)

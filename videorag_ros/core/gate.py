@@ -10,6 +10,7 @@ behind it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
@@ -60,8 +61,7 @@ class FrameGate:
         stride = max(1, w // (tw * 2))
         small = rgb[::stride, ::stride]
         grey = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY)
-        out: npt.NDArray[np.uint8] = cv2.resize(grey, (tw, th), interpolation=cv2.INTER_AREA)
-        return out
+        return cast("npt.NDArray[np.uint8]", cv2.resize(grey, (tw, th), interpolation=cv2.INTER_AREA))
 
     def decide(self, rgb: npt.NDArray[np.uint8], stamp_ns: int) -> GateDecision:
         """Decide whether to admit a frame, and update the state if admitted.

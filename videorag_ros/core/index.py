@@ -119,4 +119,4 @@ class TemporalIndex:
                 return []
             self._hnsw.set_ef(max(self._ef_search, k))
             labels, dists = self._hnsw.knn_query(v, k=k)
-            return [Hit(1.0 - float(d), self._payloads[int(lab)]) for lab, d in zip(labels[0], dists[0])]
+            return [Hit(1.0 - float(d), self._payloads[int(lab)]) for lab, d in zip(labels[0], dists[0], strict=True)]

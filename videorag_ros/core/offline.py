@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import VideoragError
+from videorag_ros.core.frames import bgr_to_rgb
 from videorag_ros.core.pipeline import EdgePipeline
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def read_video(path: str | Path) -> tuple[Iterator[tuple[npt.NDArray[np.uint8], 
                     stamp_ns = last_ns + int(1e9 / fps)
                 last_ns = stamp_ns
                 i += 1
-                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), stamp_ns
+                yield bgr_to_rgb(bgr), stamp_ns
         finally:
             cap.release()
 

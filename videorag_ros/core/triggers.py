@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from videorag_ros.core.config import TriggerConfig
 from videorag_ros.core.errors import TriggerError
+from videorag_ros.core.frames import bgr_to_rgb
 
 if TYPE_CHECKING:
     from videorag_ros.core.models.encoder import Encoder
@@ -88,7 +89,7 @@ def build_goals(cfg: TriggerConfig, encoder: Encoder) -> Goals:
         if bgr is None:
             msg = f"trigger '{cfg.name}': reference image '{path}' is missing or not a readable image"
             raise TriggerError(msg)
-        images.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        images.append(bgr_to_rgb(bgr))
     if images:
         parts.append(encoder.encode_images(images).vectors)
     if not parts:
@@ -164,7 +165,7 @@ class TriggerEngine:
             return {}
         sims = self._matrix @ vector
         out = {}
-        for cfg, (a, b, c) in zip(self.configs, self._slices):
+        for cfg, (a, b, c) in zip(self.configs, self._slices, strict=True):
             if cfg.scoring == "softmax":
                 logits = self._logit_scale * sims[a:c]
                 p = np.exp(logits - logits.max())

@@ -61,6 +61,9 @@ class CameraSimNode(Node):
     def _encode(rgb: np.ndarray, encoding: str) -> Any:
         if encoding == "jpeg":
             ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            if not ok:
+                msg = f"JPEG encoding of a {rgb.shape} frame failed"
+                raise RuntimeError(msg)
             return buf.tobytes()
         return (rgb[:, :, ::-1] if encoding == "bgr8" else rgb).tobytes()
 

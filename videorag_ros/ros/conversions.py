@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 from builtin_interfaces.msg import Time
 
+from videorag.msg import SemanticTrigger
 from videorag_ros.core.frames import FrameLimits, RGBFrame, compressed_to_rgb, raw_to_rgb
 from videorag_ros.core.triggers import TriggerEvent
-from videorag.msg import SemanticTrigger
 
 _STATES = {"ENTER": SemanticTrigger.ENTER, "HOLD": SemanticTrigger.HOLD, "EXIT": SemanticTrigger.EXIT}
 

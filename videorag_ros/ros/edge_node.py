@@ -18,6 +18,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Bool
 
+from videorag.msg import SemanticTrigger
 from videorag_ros.core.config import NODE_NAME, CameraConfig, EdgeConfig, build_edge_config
 from videorag_ros.core.errors import FrameError, VideoragError
 from videorag_ros.core.mailbox import LatestWinsMailbox
@@ -28,7 +29,6 @@ from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, st
 from videorag_ros.ros.diagnostics import build_diagnostics
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
-from videorag.msg import SemanticTrigger
 
 
 class EdgeNode(Node):

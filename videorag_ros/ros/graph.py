@@ -22,9 +22,9 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from std_msgs.msg import Bool
 
+from videorag.msg import SemanticTrigger
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import stamp_to_ns
-from videorag.msg import SemanticTrigger
 
 STATE_NAMES = {SemanticTrigger.ENTER: "ENTER", SemanticTrigger.HOLD: "HOLD", SemanticTrigger.EXIT: "EXIT"}
 

@@ -114,7 +114,7 @@ def _field(tree: Mapping[str, Any], key: str, kind: type | tuple[type, ...], whe
         msg = f"manifest {where}: missing field '{key}'"
         raise ModelLoadError(msg)
     val = tree[key]
-    if not isinstance(val, kind) or isinstance(val, bool) and kind is not bool:
+    if not isinstance(val, kind) or (isinstance(val, bool) and kind is not bool):
         msg = f"manifest {where}: field '{key}' = {val!r} has the wrong type"
         raise ModelLoadError(msg)
     return val

@@ -7,6 +7,7 @@ expects, so the demo model is trained on exactly what the robot will feed it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
@@ -74,8 +75,7 @@ def _resize(rgb: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[
         small = cv2.resize(rgb[:, :, ::-1], (width, height), interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(small[:, :, ::-1])
     # INTER_AREA is the right filter for the large downscales cameras need.
-    out: npt.NDArray[np.uint8] = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-    return out
+    return cast("npt.NDArray[np.uint8]", cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA))
 
 
 def preprocess_batch(frames: list[npt.NDArray[np.uint8]], spec: PreprocessSpec) -> npt.NDArray[np.float32]:
