@@ -119,6 +119,8 @@ class EdgeNode(Node):
             self._publish_decision(result, msg.header.frame_id)
             now = time.time_ns()
             stats.record("glass_to_decision", (now - stamp_ns) * 1e-6)
+            if (now - stamp_ns) * 1e-6 > self.config.latency_budget_ms:
+                self.pipeline.counters.add(cam_id, "over_budget")
             # From our callback to the published decision, minus the encoder's forward pass:
             # what this package adds around the model (DDS transport is the 'receive' stage).
             stats.record("overhead_excl_forward", (now - rx_ns) * 1e-6 - result.stage_ms["embed"])
@@ -137,8 +139,6 @@ class EdgeNode(Node):
             latency_ms = (time.time_ns() - ev.stamp_ns) * 1e-6
             self._trigger_pub.publish(trigger_event_to_msg(ev, frame_id=frame_id, latency_ms=latency_ms))
             self.pipeline.stats.record("glass_to_action", latency_ms)
-            if latency_ms > self.config.latency_budget_ms:
-                self.pipeline.counters.add(result.camera_id, "over_budget")
         if result.events:
             self.pipeline.stats.record("publish", (time.perf_counter() - t0) * 1e3)
         if changed:  # logged after publishing, so logging can never delay or block the stop

