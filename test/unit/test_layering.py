@@ -43,3 +43,10 @@ def test_readme_documents_every_parameter() -> None:
     names = [s.name for s in EDGE_PARAMS] + [f"<cam>.{s.name}" for s in CAMERA_PARAMS] + [f"<trig>.{s.name}" for s in TRIGGER_PARAMS]
     missing = [n for n in names if f"`{n}`" not in readme]
     assert not missing, f"README parameter table lacks {missing}"
+
+
+def test_version_defined_once_and_matches_package_xml() -> None:
+    from videorag_ros import __version__
+
+    xml = (REPO / "package.xml").read_text()
+    assert f"<version>{__version__}</version>" in xml
