@@ -57,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("loading the encoder and encoding the trigger prompts...")
         graph.wait_ready([])
         print(f"edge node up: encoder {graph.monitor.pipeline_values().get('encoder')}")
-        camera = start(["camera-sim", "--sequence", args.sequence, "--seconds", str(args.seconds)], local_ros_env(args.domain), log_path=str(out / "camera.log"))
+        # Start the scene once the edge node (image topic) and this monitor (ground truth) listen.
+        cmd = ["camera-sim", "--sequence", args.sequence, "--seconds", str(args.seconds), "--wait-for-subscribers", "1"]
+        camera = start(cmd, local_ros_env(args.domain), log_path=str(out / "camera.log"))
         t0 = _follow(graph, camera, truth, args.seconds)
         wait_until(lambda: False, 1.5, spin=graph.spin)  # let the last diagnostics arrive
         values = graph.monitor.pipeline_values()
@@ -93,7 +95,9 @@ def _follow(graph: Any, camera: Any, truth: list[tuple[float, str]], seconds: fl
                 print(f"{t.stamp_ns / 1e9 - t0:7.2f}  trigger {t.state:<5} {t.trigger} on {t.camera_id}  score {t.score:.3f}  glass-to-action {t.wire_latency_ms:.1f} ms")
         seen_trig = len(log.triggers)
         for ts, engaged in log.estop[seen_stop:]:
-            if seen_stop == 0 or engaged != log.estop[seen_stop - 1][1]:
+            if seen_stop == 0:
+                print(f"{0.0:7.2f}  e-stop {'ENGAGED' if engaged else 'clear'} (state when the stream started)")
+            elif engaged != log.estop[seen_stop - 1][1]:
                 print(f"{ts - t0:7.2f}  e-stop {'ENGAGED' if engaged else 'clear'}")
             seen_stop += 1
     return t0

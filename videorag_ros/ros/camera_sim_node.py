@@ -35,7 +35,18 @@ def render_frames(kind: str, *, seconds: float, fps: float, width: int, height: 
 class CameraSimNode(Node):
     """Publishes pre-rendered frames on a camera topic at a fixed rate."""
 
-    def __init__(self, frames: list[tuple[np.ndarray, str]], *, topic: str, fps: float, encoding: str, loop: bool, frame_id: str = "camera") -> None:
+    def __init__(
+        self,
+        frames: list[tuple[np.ndarray, str]],
+        *,
+        topic: str,
+        fps: float,
+        encoding: str,
+        loop: bool,
+        frame_id: str = "camera",
+        wait_for_subscribers: int = 0,
+        wait_timeout_s: float = 30.0,
+    ) -> None:
         """Create the publisher and its timer.
 
         Args:
@@ -45,6 +56,10 @@ class CameraSimNode(Node):
             encoding: ``rgb8``, ``bgr8`` or ``jpeg`` (CompressedImage).
             loop: Start over at the end instead of stopping.
             frame_id: ``header.frame_id`` of every frame.
+            wait_for_subscribers: Hold the first frame until this many subscribers match both
+                the image and the ground-truth topic (a real camera does not wait; a scripted
+                scene should not start before anyone watches).
+            wait_timeout_s: Start anyway after this long.
         """
         super().__init__("camera_sim")
         self._shape = frames[0][0].shape[:2]
@@ -55,6 +70,8 @@ class CameraSimNode(Node):
         self._encoding, self._frame_id, self._loop = encoding, frame_id, loop
         self._i = 0
         self.done = False
+        self._wait_for = wait_for_subscribers
+        self._wait_until = time.monotonic() + wait_timeout_s
         self.create_timer(1.0 / fps, self._tick)
 
     @staticmethod
@@ -68,6 +85,10 @@ class CameraSimNode(Node):
         return (rgb[:, :, ::-1] if encoding == "bgr8" else rgb).tobytes()
 
     def _tick(self) -> None:
+        if self._wait_for and self._i == 0 and time.monotonic() < self._wait_until:
+            matched = min(self._pub.get_subscription_count(), self._truth.get_subscription_count())
+            if matched < self._wait_for:
+                return
         if self._i >= len(self._frames):
             if not self._loop:
                 self.done = True
@@ -96,11 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--encoding", choices=("rgb8", "bgr8", "jpeg"), default="rgb8")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--loop", action="store_true", help="repeat the sequence until interrupted")
+    parser.add_argument("--wait-for-subscribers", type=int, default=0, metavar="N", help="start once N subscribers match (30 s at most)")
     args, ros_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
     print(f"rendering {args.seconds:.0f} s of '{args.sequence}' at {args.width}x{args.height}...", file=sys.stderr)
     frames = render_frames(args.sequence, seconds=args.seconds, fps=args.fps, width=args.width, height=args.height, seed=args.seed)
     rclpy.init(args=["camera_sim", *ros_args])
-    node = CameraSimNode(frames, topic=args.topic, fps=args.fps, encoding=args.encoding, loop=args.loop)
+    node = CameraSimNode(frames, topic=args.topic, fps=args.fps, encoding=args.encoding, loop=args.loop, wait_for_subscribers=args.wait_for_subscribers)
     print(f"publishing {len(frames)} frames on {node.resolve_topic_name(args.topic)} at {args.fps:g} Hz", file=sys.stderr)
     try:
         while rclpy.ok() and not node.done:

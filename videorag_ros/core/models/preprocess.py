@@ -81,7 +81,7 @@ def _resize(rgb: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[
     # average; test_preprocess checks both bounds and the embedding agreement.
     k = _integer_factor(rgb.shape[1], rgb.shape[0], width, height)
     if k > 1:
-        rgb = cv2.resize(rgb, (rgb.shape[1] // k, rgb.shape[0] // k), interpolation=cv2.INTER_AREA)
+        rgb = cast("npt.NDArray[np.uint8]", cv2.resize(rgb, (rgb.shape[1] // k, rgb.shape[0] // k), interpolation=cv2.INTER_AREA))
     return cast("npt.NDArray[np.uint8]", cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA))
 
 
