@@ -19,6 +19,7 @@ from videorag_ros.core.errors import EncoderError, ModelLoadError
 from videorag_ros.core.models.manifest import Manifest, load_manifest
 from videorag_ros.core.models.onnx_backend import OnnxSession
 from videorag_ros.core.models.preprocess import preprocess_batch
+from videorag_ros.core.models.tokenizers import TextTokenizer, load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,9 @@ class Encoder:
         self.manifest = manifest
         self._image = image
         self._text = text
-        self._tokenizer = None
+        self._tokenizer: TextTokenizer | None = None
         if text is not None and manifest.tokenizer_file is not None:
-            from videorag_ros.core.models.tokenizer import WordTokenizer
-
-            self._tokenizer = WordTokenizer.from_file(manifest.tokenizer_file)
+            self._tokenizer = load_tokenizer(manifest)
 
     @property
     def name(self) -> str:
@@ -152,7 +151,24 @@ def load_encoder(model: str, *, backend: str = "auto", threads: int = 1, verify:
     """
     manifest = load_manifest(model, verify=verify)
     img = manifest.image
-    image = OnnxSession(img.file, input_name=img.input_name, output_name=img.output_name, backend=backend, threads=threads)
+    image: Forward | None = None
+    if backend in ("auto", "tensorrt"):
+        from videorag_ros.core.models import tensorrt_engine
+
+        if tensorrt_engine.tensorrt_available():
+            try:
+                image = tensorrt_engine.load_cached_engine(manifest)
+            except EncoderError as err:
+                if backend == "tensorrt":
+                    raise
+                log.warning("cached TensorRT engine unusable, falling back to onnxruntime: %s", err)
+    if image is None:
+        image = OnnxSession(img.file, input_name=img.input_name, output_name=img.output_name, backend=backend, threads=threads)
+    log.info(
+        "image tower backend: %s (preference: TensorRT engine -> ORT TensorRT EP -> CUDA EP -> CPU EP; requested '%s')",
+        image.providers[0],
+        backend,
+    )
     text = None
     if manifest.text is not None:
         txt = manifest.text
