@@ -19,8 +19,9 @@ import pytest
 from test.conftest import REPO, pattern_frame
 from videorag_ros.core.errors import ConfigError, ModelLoadError
 from videorag_ros.core.models.encoder import load_encoder
-from videorag_ros.core.models.export import MIN_EXPORT_COSINE, PROTECTED_DIRS, export_checkpoint, export_random_init, random_init, random_init_source
+from videorag_ros.core.models.export import MIN_EXPORT_COSINE, PROTECTED_DIRS, export_checkpoint
 from videorag_ros.core.models.manifest import load_manifest
+from videorag_ros.core.models.random_init import export_random_init, random_init, random_init_source
 from videorag_ros.core.models.tokenizers import CLIP_BOS_ID, CLIP_EOS_ID, HFTokenizer, load_tokenizer
 
 TINY = {
@@ -37,7 +38,8 @@ import json, sys
 from pathlib import Path
 import numpy as np, torch
 from test.conftest import pattern_frame
-from videorag_ros.core.models.export import export_checkpoint, export_random_init, random_init
+from videorag_ros.core.models.export import export_checkpoint
+from videorag_ros.core.models.random_init import export_random_init, random_init
 from videorag_ros.core.models.manifest import load_manifest
 from videorag_ros.core.models.preprocess import preprocess_batch
 from videorag_ros.core.models.tokenizers import build_word_tokenizer, load_tokenizer

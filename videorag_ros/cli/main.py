@@ -11,8 +11,8 @@ COMMANDS = {
     "camera-sim": ("videorag_ros.ros.camera_sim_node", "publish a procedural camera stream"),
     "demo": ("videorag_ros.cli.demo", "the main job: edge node + simulated camera, prints triggers and latency"),
     "run": ("videorag_ros.cli.run", "run the pipeline offline on a video file, write a JSON report"),
-    "bench": ("videorag_ros.cli.bench", "benchmarks: 'videorag bench pipeline'"),
-    "model": ("videorag_ros.cli.model", "model tools: train-demo, eval"),
+    "bench": ("videorag_ros.cli.bench", "benchmarks: pipeline, model, index"),
+    "model": ("videorag_ros.cli.model", "model tools: train-demo, eval, export, quantize, build-engine"),
 }
 
 

@@ -14,11 +14,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from videorag_ros.core.models.random_init import RANDOM_ARCHS
+
 PASS_THROUGH = {
     "train-demo": "videorag_ros.core.models.demo.train",
     "eval": "videorag_ros.core.models.demo.evaluate",
 }
-RANDOM_ARCHS = ("clip-vit-b32", "mobileclip-s0")
 NO_TENSORRT = "TensorRT is not installed (pip install tensorrt on a machine with an NVIDIA GPU)"
 
 
@@ -65,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from videorag_ros.core.models.export import export_checkpoint, export_random_init
+    from videorag_ros.core.models.export import export_checkpoint
+    from videorag_ros.core.models.random_init import export_random_init
 
     if args.checkpoint:
         res = export_checkpoint(args.checkpoint, args.out, name=args.name, licence=args.licence, progress=_progress)
