@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 BENCHES = {
     "pipeline": ("videorag_ros.cli.bench_pipeline", "glass-to-action through real DDS, per stage"),
+    "model": ("videorag_ros.cli.bench_model", "encoder latency per model x tower x precision x backend"),
+    "index": ("videorag_ros.cli.bench_index", "temporal index: insert/query p50/p99, window queries, recall, memory"),
 }
 
 

@@ -68,6 +68,11 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("gate.motion_rate_hz", 30.0, "Maximum admission rate while motion is high; 0 = unlimited.", min=0.0, unit="Hz"),
     _p("index.capacity", 20000, "Frames remembered (ring size).", min=1),
     _p("index.ttl_s", 600.0, "Frames older than this are forgotten.", min=0.0, unit="s"),
+    _p("index.snapshot_path", "", "Absolute path of the memory snapshot file; empty disables snapshots."),
+    _p("index.snapshot_period_s", 0.0, "Snapshot period; 0 = only at shutdown.", min=0.0, unit="s"),
+    _p("index.load_on_start", True, "Reload the snapshot at start (a corrupt one is logged and skipped)."),
+    _p("index.thumbnail_budget_bytes", 8 * 1024 * 1024, "Total bytes of JPEG thumbnails kept with the memory (oldest dropped first); 0 keeps none.", min=0, unit="B"),
+    _p("index.recall_floor", 0.9, "Rebuild the HNSW graph when sampled recall@10 falls under this; 0 disables.", min=0.0, max=1.0),
 )
 
 CAMERA_PARAMS: tuple[ParamSpec, ...] = (
@@ -153,6 +158,11 @@ class EdgeConfig:
     encoder_threads: int = 1
     index_capacity: int = 20000
     index_ttl_s: float = 600.0
+    index_snapshot_path: str = ""
+    index_snapshot_period_s: float = 0.0
+    index_load_on_start: bool = True
+    index_thumbnail_budget_bytes: int = 8 * 1024 * 1024
+    index_recall_floor: float = 0.9
 
 
 def _check(spec: ParamSpec, full_name: str, value: Any) -> Any:
@@ -237,6 +247,9 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         c = {s.name: get(s, f"{cid}.") for s in CAMERA_PARAMS}
         cameras.append(CameraConfig(id=cid, topic=c["topic"] or f"camera/{cid}/image_raw", transport=c["transport"], timeout_s=c["timeout_s"]))
     triggers = [_build_trigger(name, {s.name: get(s, f"{name}.") for s in TRIGGER_PARAMS}, cam_ids) for name in trig_names]
+    if top["index.snapshot_path"] and not Path(top["index.snapshot_path"]).is_absolute():
+        msg = f"parameter 'index.snapshot_path' = {top['index.snapshot_path']!r} must be an absolute path (or empty to disable snapshots)"
+        raise ConfigError(msg)
     gate = GateConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("gate.")})
     return EdgeConfig(
         cameras=tuple(cameras),
@@ -254,6 +267,11 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         encoder_threads=top["encoder_threads"],
         index_capacity=top["index.capacity"],
         index_ttl_s=top["index.ttl_s"],
+        index_snapshot_path=top["index.snapshot_path"],
+        index_snapshot_period_s=top["index.snapshot_period_s"],
+        index_load_on_start=top["index.load_on_start"],
+        index_thumbnail_budget_bytes=top["index.thumbnail_budget_bytes"],
+        index_recall_floor=top["index.recall_floor"],
     )
 
 

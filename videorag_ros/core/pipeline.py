@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -82,7 +83,13 @@ class EdgePipeline:
         self.gates = {c.id: FrameGate(config.gate) for c in config.cameras}
         goals = [build_goals(t, encoder) for t in config.triggers]
         self.triggers = TriggerEngine(config.triggers, goals, logit_scale=encoder.manifest.logit_scale)
-        self.index = TemporalIndex(dim=encoder.dim, capacity=config.index_capacity, ttl_s=config.index_ttl_s)
+        self.index = TemporalIndex(
+            dim=encoder.dim,
+            capacity=config.index_capacity,
+            ttl_s=config.index_ttl_s,
+            thumbnail_budget_bytes=config.index_thumbnail_budget_bytes,
+            recall_floor=config.index_recall_floor,
+        )
         self.stats = StageStats()
         self.counters = Counters()
 
@@ -132,10 +139,34 @@ class EdgePipeline:
         for stage, ms in result.stage_ms.items():
             self.stats.record(stage, ms)
 
-    def remember(self, result: FrameResult) -> None:
-        """Insert an admitted frame into the memory (call after publishing its decision)."""
+    def remember(self, result: FrameResult, rgb: npt.NDArray[np.uint8] | None = None) -> None:
+        """Insert an admitted frame into the memory (call after publishing its decision).
+
+        Args:
+            result: The frame's result from ``process``; frames without a vector are skipped.
+            rgb: The ``(H, W, 3)`` uint8 RGB frame; when given and thumbnails are enabled
+                (``index.thumbnail_budget_bytes`` > 0), a small JPEG thumbnail is kept with it.
+        """
         if result.vector is None:
             return
         t0 = time.perf_counter()
-        self.index.add(result.vector, Payload(result.camera_id, result.stamp_ns, result.frame_seq, result.decision.reason))
+        thumb = _thumbnail_jpeg(rgb) if rgb is not None and self.config.index_thumbnail_budget_bytes > 0 else None
+        self.index.add(result.vector, Payload(result.camera_id, result.stamp_ns, result.frame_seq, result.decision.reason, thumb))
         self.stats.record("index_insert", (time.perf_counter() - t0) * 1e3)
+
+
+THUMBNAIL_WIDTH = 160
+
+
+def _thumbnail_jpeg(rgb: npt.NDArray[np.uint8], width: int = THUMBNAIL_WIDTH) -> bytes | None:
+    """A ``width``-pixel-wide JPEG of an RGB frame (never wider than the frame), or None if encoding fails."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    if w > width:
+        rgb = cast("npt.NDArray[np.uint8]", cv2.resize(rgb, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA))
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 75])
+    if not ok:
+        log.debug("thumbnail JPEG encoding of a %s frame failed", rgb.shape)
+        return None
+    return bytes(buf.tobytes())

@@ -39,7 +39,23 @@ def build_diagnostics(
     values = [_kv("encoder", pipeline.encoder.describe()), _kv("estop_active", stop_active), _kv("latency_budget_ms", config.latency_budget_ms), _kv("over_budget", over)]
     for stage, s in summary.items():
         values += [_kv(f"{stage}.p50_ms", s["p50"]), _kv(f"{stage}.p95_ms", s["p95"]), _kv(f"{stage}.p99_ms", s["p99"]), _kv(f"{stage}.n", int(s["n"]))]
-    values.append(_kv("index.size", len(pipeline.index)))
+    ix = pipeline.index.stats()
+    values += [
+        _kv("index.size", ix.live),
+        _kv("index.capacity", ix.capacity),
+        _kv("index.deleted_share", ix.deleted_share),
+        _kv("index.last_recall", "n/a" if ix.last_recall is None else f"{ix.last_recall:.3f}"),
+        _kv("index.mean_recall", "n/a" if ix.mean_recall is None else f"{ix.mean_recall:.3f}"),
+        _kv("index.recall_samples", ix.recall_samples),
+        _kv("index.compactions", ix.compactions),
+        _kv("index.graph_ready", ix.graph_ready),
+        _kv("index.evicted_ttl", ix.evicted_ttl),
+        _kv("index.evicted_capacity", ix.evicted_capacity),
+        _kv("index.thumbnail_bytes", ix.thumbnail_bytes),
+        _kv("index.snapshot_saves", counters.get(("index", "snapshot_saves"), 0)),
+        _kv("index.snapshot_failures", counters.get(("index", "snapshot_failures"), 0)),
+        _kv("index.snapshot_load_failures", counters.get(("index", "snapshot_load_failures"), 0)),
+    ]
     p99 = summary.get("glass_to_decision", {}).get("p99", 0.0)
     level, message = DiagnosticStatus.OK, "ok"
     if p99 > config.latency_budget_ms:

@@ -8,6 +8,7 @@ decides and publishes. Nothing on the worker waits for the executor.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -49,6 +50,10 @@ class EdgeNode(Node):
         self.get_logger().info(
             f"encoder {encoder.describe()}; cameras {[c.id for c in cfg.cameras]}; triggers {[t.name for t in cfg.triggers]}"
         )
+        self._save_thread: threading.Thread | None = None
+        self._saved_inserts = 0
+        if cfg.index_snapshot_path and cfg.index_load_on_start:
+            self._load_snapshot(cfg.index_snapshot_path)
         self._mailbox: LatestWinsMailbox[tuple[Any, int, int]] = LatestWinsMailbox()
         self._seq = {c.id: 0 for c in cfg.cameras}
         self._last_rx_ns: dict[str, int | None] = {c.id: None for c in cfg.cameras}
@@ -67,6 +72,8 @@ class EdgeNode(Node):
         if self._twist_pub is not None:
             self.create_timer(1.0 / cfg.cmd_vel_rate_hz, self._publish_zero_twist_if_stopped)
         self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
+        if cfg.index_snapshot_path and cfg.index_snapshot_period_s > 0:
+            self.create_timer(cfg.index_snapshot_period_s, self._save_snapshot_in_background)
         self._running = True
         self._worker = threading.Thread(target=self._work, name="videorag-worker", daemon=True)
         self._worker.start()
@@ -124,7 +131,44 @@ class EdgeNode(Node):
             # From our callback to the published decision, minus the encoder's forward pass:
             # what this package adds around the model (DDS transport is the 'receive' stage).
             stats.record("overhead_excl_forward", (now - rx_ns) * 1e-6 - result.stage_ms["embed"])
-        self.pipeline.remember(result)
+        self.pipeline.remember(result, rgb)
+
+    # --- memory snapshots -----------------------------------------------------------------
+    def _load_snapshot(self, path: str) -> None:
+        """Reload the memory; a missing or bad snapshot is logged and the node starts with an empty memory."""
+        if not os.path.exists(path):
+            self.get_logger().info(f"index snapshot {path} does not exist yet; starting with an empty memory")
+            return
+        try:
+            n = self.pipeline.index.load(path)
+        except VideoragError as err:
+            self.pipeline.counters.add("index", "snapshot_load_failures")
+            self.get_logger().error(f"{err}; starting with an empty memory (the last good snapshot, if any, stays in {path}.prev)")
+            return
+        self.get_logger().info(f"memory reloaded from {path}: {n} frames (HNSW graph rebuilding in the background)")
+
+    def _save_snapshot(self) -> None:
+        path = self.config.index_snapshot_path
+        t0 = time.perf_counter()
+        try:
+            nbytes = self.pipeline.index.save(path)
+        except VideoragError as err:
+            self.pipeline.counters.add("index", "snapshot_failures")
+            self.get_logger().error(f"memory snapshot failed: {err}", throttle_duration_sec=30.0)
+            return
+        self.pipeline.counters.add("index", "snapshot_saves")
+        self.get_logger().debug(f"memory snapshot {path}: {nbytes / 1e6:.1f} MB in {time.perf_counter() - t0:.2f} s")
+
+    def _save_snapshot_in_background(self) -> None:
+        """Timer callback: save on a helper thread so neither the executor nor the worker waits for the disk."""
+        if self._save_thread is not None and self._save_thread.is_alive():
+            return  # the previous save is still writing
+        inserts = self.pipeline.index.inserts
+        if inserts == self._saved_inserts:
+            return  # nothing new since the last save
+        self._saved_inserts = inserts
+        self._save_thread = threading.Thread(target=self._save_snapshot, name="videorag-snapshot", daemon=True)
+        self._save_thread.start()
 
     # --- output --------------------------------------------------------------------------
     def _publish_decision(self, result: FrameResult, frame_id: str) -> None:
@@ -181,6 +225,11 @@ class EdgeNode(Node):
         self._running = False
         self._mailbox.close()
         self._worker.join(timeout=2.0)
+        if self._save_thread is not None:
+            self._save_thread.join(timeout=30.0)
+        if self.config.index_snapshot_path:
+            self._save_snapshot()
+        self.pipeline.index.close()
         super().destroy_node()
 
 

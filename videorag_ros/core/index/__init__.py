@@ -1,0 +1,39 @@
+"""The temporal index: the robot's bounded visual memory.
+
+A ring of frame embeddings over hnswlib with capacity and TTL eviction, a payload store per
+entry (camera, stamp, frame seq, gate reason, optional JPEG thumbnail within a byte budget),
+a query planner that answers time-window and camera filters by the cheaper of an exact numpy
+scan and HNSW, hit-to-moment expansion, recall-driven background rebuilds, and atomic,
+checksummed snapshots. See docs/index.md.
+"""
+
+from __future__ import annotations
+
+from videorag_ros.core.index.health import RecallTracker, compaction_reason, recall_at_k
+from videorag_ros.core.index.moments import build_moments, merge_spans
+from videorag_ros.core.index.planner import CostModel, Plan, plan_query, top_k
+from videorag_ros.core.index.snapshot import FORMAT_VERSION, SnapshotData, prev_path, read_snapshot, write_snapshot
+from videorag_ros.core.index.temporal import TemporalIndex
+from videorag_ros.core.index.types import Hit, IndexStats, Moment, Payload
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CostModel",
+    "Hit",
+    "IndexStats",
+    "Moment",
+    "Payload",
+    "Plan",
+    "RecallTracker",
+    "SnapshotData",
+    "TemporalIndex",
+    "build_moments",
+    "compaction_reason",
+    "merge_spans",
+    "plan_query",
+    "prev_path",
+    "read_snapshot",
+    "recall_at_k",
+    "top_k",
+    "write_snapshot",
+]

@@ -1,0 +1,306 @@
+"""Index snapshots: one self-checking file, written atomically, the last good one kept.
+
+Layout (all integers little-endian)::
+
+    magic    8 B   b"VRAGIDX\\0"
+    version  u32   FORMAT_VERSION
+    hlen     u32   length of the JSON header
+    blen     u64   length of the body
+    sha256   32 B  of header + body
+    header   hlen  UTF-8 JSON: dim, count, camera/reason tables, section offsets, metadata
+    body     blen  vectors <f4 (count x dim), stamps <i8, cameras <i4, frame seqs <i8,
+                   reasons <i4, thumbnail lengths <i8 (-1 = none), thumbnail bytes
+
+Entries are stored oldest first; the HNSW graph is not stored (it is rebuilt from the vectors
+on load, in the background). No pickle anywhere: the arrays are raw buffers read with
+``np.frombuffer`` after the length and checksum checks.
+
+Writing goes to a temporary file in the same directory, is fsynced, and renamed over the
+target, then the directory is fsynced. Before the rename the current file, when it verifies,
+becomes ``<name>.prev``; a corrupt current file is left to be replaced, so ``.prev`` always
+holds the last good snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+from videorag_ros.core.errors import TemporalIndexError
+
+MAGIC = b"VRAGIDX\x00"
+FORMAT_VERSION = 1
+_PREFIX = struct.Struct("<8sIIQ32s")
+_MAX_HEADER = 64 * 1024 * 1024
+_SECTIONS = (("vectors", "<f4"), ("stamps", "<i8"), ("cameras", "<i4"), ("seqs", "<i8"), ("reasons", "<i4"), ("thumb_lens", "<i8"))
+
+
+@dataclass(slots=True)
+class SnapshotData:
+    """Everything a snapshot holds, oldest entry first.
+
+    Attributes:
+        dim: Vector dimension.
+        vectors: ``(N, dim)`` float32.
+        stamps: ``(N,)`` int64 stamps (ns).
+        cameras: ``(N,)`` int32 codes into ``camera_names``.
+        seqs: ``(N,)`` int64 frame sequence numbers.
+        reasons: ``(N,)`` int32 codes into ``reason_names``.
+        thumbnails: N JPEG byte strings or None.
+        camera_names: Camera id per code.
+        reason_names: Gate reason per code.
+        meta: Free-form JSON metadata (counters, settings, creation time).
+    """
+
+    dim: int
+    vectors: npt.NDArray[np.float32]
+    stamps: npt.NDArray[np.int64]
+    cameras: npt.NDArray[np.int32]
+    seqs: npt.NDArray[np.int64]
+    reasons: npt.NDArray[np.int32]
+    thumbnails: list[bytes | None]
+    camera_names: list[str]
+    reason_names: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.stamps)
+
+
+def prev_path(path: str | Path) -> Path:
+    """Where the previous good snapshot of ``path`` is kept."""
+    p = Path(path)
+    return p.with_name(p.name + ".prev")
+
+
+def _fail(path: Path, what: str) -> TemporalIndexError:
+    return TemporalIndexError(f"index snapshot '{path}' {what}")
+
+
+def _columns(data: SnapshotData) -> list[bytes | memoryview]:
+    n = len(data)
+    lens = np.asarray([-1 if t is None else len(t) for t in data.thumbnails], "<i8")
+    cols: list[npt.NDArray[Any]] = [
+        np.ascontiguousarray(data.vectors, "<f4").reshape(n, data.dim),
+        np.ascontiguousarray(data.stamps, "<i8"),
+        np.ascontiguousarray(data.cameras, "<i4"),
+        np.ascontiguousarray(data.seqs, "<i8"),
+        np.ascontiguousarray(data.reasons, "<i4"),
+        lens,
+    ]
+    return [c.reshape(-1).view(np.uint8).data for c in cols] + [t for t in data.thumbnails if t]
+
+
+def write_snapshot(path: str | Path, data: SnapshotData) -> int:
+    """Write ``data`` to ``path`` atomically and keep the previous good file as ``<name>.prev``.
+
+    Args:
+        path: Target file; its directory must exist.
+        data: The snapshot.
+
+    Returns:
+        Bytes written.
+
+    Raises:
+        TemporalIndexError: Inconsistent data, or the file could not be written (the target
+            and its ``.prev`` are left as they were).
+    """
+    p = Path(path)
+    n = len(data)
+    if data.vectors.shape != (n, data.dim) or not (len(data.cameras) == len(data.seqs) == len(data.reasons) == len(data.thumbnails) == n):
+        raise _fail(p, f"not written: columns disagree (vectors {data.vectors.shape}, {n} stamps, dim {data.dim})")
+    parts = _columns(data)
+    sections: dict[str, list[int]] = {}
+    offset = 0
+    for (name, _), part in zip(_SECTIONS, parts, strict=False):
+        sections[name] = [offset, len(part)]
+        offset += len(part)
+    thumbs_total = sum(len(x) for x in parts[len(_SECTIONS) :])
+    sections["thumbs"] = [offset, thumbs_total]
+    body_len = offset + thumbs_total
+    header = json.dumps(
+        {"dim": data.dim, "count": n, "camera_names": data.camera_names, "reason_names": data.reason_names, "sections": sections, "meta": data.meta},
+        sort_keys=True,
+    ).encode()
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header), body_len, b"\0" * 32))
+            h = hashlib.sha256(header)
+            f.write(header)
+            for part in parts:
+                h.update(part)
+                f.write(part)
+            f.seek(0)
+            f.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header), body_len, h.digest()))
+            f.flush()
+            os.fsync(f.fileno())
+        _keep_previous(p)
+        os.replace(tmp, p)
+        _fsync_dir(p.parent)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _fail(p, f"could not be written: {err}") from err
+    _verified[str(p)] = _signature(p)
+    return _PREFIX.size + len(header) + body_len
+
+
+def _signature(p: Path) -> tuple[int, int, int] | None:
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+# Files this process wrote or read back intact, by path -> stat signature: rotating such a
+# file to .prev needs no re-hash.
+_verified: dict[str, tuple[int, int, int] | None] = {}
+
+
+def _keep_previous(p: Path) -> None:
+    """Make the current ``p`` the ``.prev`` copy when it is a good snapshot; leave ``.prev`` alone otherwise."""
+    if not p.exists():
+        return
+    sig = _signature(p)
+    if sig is None or _verified.get(str(p)) != sig:
+        try:
+            read_snapshot(p)
+        except TemporalIndexError:
+            return  # a bad current file is replaced, the last good .prev stays
+    prev = prev_path(p)
+    link = prev.with_name(f".{prev.name}.tmp-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    try:
+        os.link(p, link)
+    except OSError:  # no hard links on this filesystem: copy
+        import shutil
+
+        shutil.copyfile(p, link)
+    os.replace(link, prev)
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:  # not possible on every platform; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read_exact(f: BinaryIO, n: int) -> bytes:
+    chunks, left = [], n
+    while left > 0:
+        b = f.read(min(left, 1 << 24))
+        if not b:
+            break
+        chunks.append(b)
+        left -= len(b)
+    return b"".join(chunks)
+
+
+def read_snapshot(path: str | Path) -> SnapshotData:
+    """Read and verify a snapshot.
+
+    Args:
+        path: The snapshot file.
+
+    Returns:
+        The snapshot's data (arrays are read-only views of the file's bytes).
+
+    Raises:
+        TemporalIndexError: Missing, truncated, corrupt, of another format version, or
+            inconsistent; the message names the file and what is wrong.
+    """
+    p = Path(path)
+    try:
+        f = open(p, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError as err:
+        raise _fail(p, "does not exist") from err
+    except OSError as err:
+        raise _fail(p, f"cannot be opened: {err}") from err
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        prefix = f.read(_PREFIX.size)
+        if len(prefix) < _PREFIX.size:
+            raise _fail(p, f"is truncated: {size} bytes, shorter than the {_PREFIX.size}-byte prefix")
+        magic, version, hlen, blen, digest = _PREFIX.unpack(prefix)
+        if magic != MAGIC:
+            raise _fail(p, f"is not a videorag index snapshot (magic {magic!r}, expected {MAGIC!r})")
+        if version != FORMAT_VERSION:
+            raise _fail(p, f"has format version {version}; this build reads version {FORMAT_VERSION}")
+        expected = _PREFIX.size + hlen + blen
+        if hlen > _MAX_HEADER or size != expected:
+            state = "is truncated" if size < expected else "has trailing bytes"
+            raise _fail(p, f"{state}: {size} bytes, the prefix says {expected}")
+        header_bytes = _read_exact(f, hlen)
+        body = _read_exact(f, blen)
+    if len(header_bytes) != hlen or len(body) != blen:
+        raise _fail(p, "changed while it was read")
+    if hashlib.sha256(header_bytes + body).digest() != digest:
+        raise _fail(p, "is corrupt: sha256 of header and body does not match the stored checksum")
+    data = _parse(p, header_bytes, body)
+    _verified[str(p)] = _signature(p)
+    return data
+
+
+def _parse(p: Path, header_bytes: bytes, body: bytes) -> SnapshotData:
+    try:
+        header = json.loads(header_bytes.decode())
+        dim, n = int(header["dim"]), int(header["count"])
+        cams, reasons = list(header["camera_names"]), list(header["reason_names"])
+        sections = {k: (int(v[0]), int(v[1])) for k, v in header["sections"].items()}
+        meta = dict(header.get("meta") or {})
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise _fail(p, f"has an unreadable header: {err}") from err
+    if dim <= 0 or n < 0 or not all(isinstance(x, str) for x in cams + reasons):
+        raise _fail(p, f"has an invalid header (dim {dim}, count {n})")
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for name, dtype in _SECTIONS:
+        want = n * np.dtype(dtype).itemsize * (dim if name == "vectors" else 1)
+        off, nbytes = sections.get(name, (-1, -1))
+        if nbytes != want or off < 0 or off + nbytes > len(body):
+            raise _fail(p, f"section '{name}' is {nbytes} bytes at {off}, expected {want} within a {len(body)}-byte body")
+        arrays[name] = np.frombuffer(body, dtype=dtype, count=want // np.dtype(dtype).itemsize, offset=off)
+    lens = arrays["thumb_lens"]
+    t_off, t_len = sections.get("thumbs", (-1, -1))
+    if t_off < 0 or t_off + t_len > len(body) or int(lens[lens > 0].sum()) != t_len or (lens < -1).any():
+        raise _fail(p, "has inconsistent thumbnail lengths")
+    if n and ((arrays["cameras"] < 0).any() or (arrays["cameras"] >= len(cams)).any() or (arrays["reasons"] < 0).any() or (arrays["reasons"] >= len(reasons)).any()):
+        raise _fail(p, "has camera or reason codes outside its tables")
+    thumbs: list[bytes | None] = []
+    pos = t_off
+    for ln in lens.tolist():
+        if ln < 0:
+            thumbs.append(None)
+        else:
+            thumbs.append(body[pos : pos + ln])
+            pos += ln
+    return SnapshotData(
+        dim=dim,
+        vectors=arrays["vectors"].reshape(n, dim).astype(np.float32, copy=False),
+        stamps=arrays["stamps"].astype(np.int64, copy=False),
+        cameras=arrays["cameras"].astype(np.int32, copy=False),
+        seqs=arrays["seqs"].astype(np.int64, copy=False),
+        reasons=arrays["reasons"].astype(np.int32, copy=False),
+        thumbnails=thumbs,
+        camera_names=cams,
+        reason_names=reasons,
+        meta=meta,
+    )

@@ -1,0 +1,82 @@
+"""Value objects of the temporal index: what is remembered, what a search returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """What is remembered about one frame besides its vector.
+
+    Attributes:
+        camera_id: Camera the frame came from.
+        stamp_ns: Capture stamp (integer nanoseconds).
+        frame_seq: Sequence number of the frame on its camera.
+        reason: Why the gate admitted it (``motion``, ``keyframe`` ...).
+        thumbnail: Optional JPEG bytes of a small thumbnail; ``None`` when none was given or it
+            was dropped to keep the thumbnail byte budget.
+    """
+
+    camera_id: str
+    stamp_ns: int
+    frame_seq: int
+    reason: str
+    thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: cosine score (inner product of unit vectors) and payload."""
+
+    score: float
+    payload: Payload
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A span of remembered video on one camera around one or more hits.
+
+    Attributes:
+        camera_id: Camera of every frame in the moment.
+        start_ns: Stamp of the earliest remembered frame in the span.
+        end_ns: Stamp of the latest remembered frame in the span.
+        best_ns: Stamp of the best-scoring hit.
+        score: Score of the best hit.
+        frame_seqs: Sequence numbers of the remembered frames in ``[start_ns, end_ns]``, in time order.
+        best: Payload of the best hit (with its thumbnail when one was kept).
+        hits: Number of search hits merged into this moment.
+    """
+
+    camera_id: str
+    start_ns: int
+    end_ns: int
+    best_ns: int
+    score: float
+    frame_seqs: tuple[int, ...]
+    best: Payload
+    hits: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """A consistent snapshot of the index's size, health and counters (for diagnostics)."""
+
+    live: int
+    capacity: int
+    graph_elements: int
+    deleted_share: float
+    graph_ready: bool
+    inserts: int
+    evicted_ttl: int
+    evicted_capacity: int
+    thumbnail_bytes: int
+    thumbnails_dropped: int
+    exact_queries: int
+    hnsw_queries: int
+    hnsw_fallbacks: int
+    last_recall: float | None
+    mean_recall: float | None
+    recall_samples: int
+    compactions: int
+    compacting: bool
