@@ -106,7 +106,7 @@ def run_frames(
         result = pipeline.process(camera_id, rgb, stamp_ns, seq)
         latency_ms = (time.perf_counter() - t0) * 1e3
         stats.record("processing", latency_ms)
-        pipeline.remember(result)
+        pipeline.remember(result, rgb)
         report_frames.append({"seq": seq, "stamp": stamp_ns / 1e9, "admitted": result.decision.admitted, "reason": result.decision.reason, "scores": result.scores})
         for ev in result.events:
             if ev.state != "HOLD":
