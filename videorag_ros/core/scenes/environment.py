@@ -8,6 +8,7 @@ the same spec always draws the same room.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -53,7 +54,7 @@ def draw_environment(img: npt.NDArray[np.uint8], cam: Camera, spec: SceneSpec) -
     img[:] = (20, 20, 22)
 
     bands = [z for z in _BANDS if z < end] + [end]
-    for i, (z0, z1) in enumerate(zip(bands[:-1], bands[1:])):
+    for i, (z0, z1) in enumerate(itertools.pairwise(bands)):
         s = _depth_shade(0.5 * (z0 + z1))
         checker = 1.0 if i % 2 == 0 else 0.93
         cam.fill_world(img, [(-side_x, 0, z0), (side_x, 0, z0), (side_x, 0, z1), (-side_x, 0, z1)], shade(floor, s * checker))
@@ -127,7 +128,7 @@ def _warehouse_details(
         cam.ellipse(img, (cu, cv), (r, r * 0.35), (250, 248, 230))
         z += float(rng.uniform(4.0, 6.0))
     # Racks: shelf loads, then beams and uprights, far to near.
-    bays = int(math.ceil(min(end, 24.0) / _BAY_M))
+    bays = math.ceil(min(end, 24.0) / _BAY_M)
     loads = rng.random((2, bays, len(_RACK_LEVELS_M), 2))
     for bay in range(bays - 1, -1, -1):
         z0 = 0.6 + bay * _BAY_M

@@ -89,7 +89,7 @@ def render(
         sigma = 1.6 * spec.blur * width / 160.0
         img = _u8(cv2.GaussianBlur(img, (0, 0), sigmaX=sigma))
     if spec.motion_blur > 0.0:
-        length = max(2, int(round(6.0 * spec.motion_blur * width / 160.0)))
+        length = max(2, round(6.0 * spec.motion_blur * width / 160.0))
         kernel = np.full((1, length), 1.0 / length, dtype=np.float32)
         img = _u8(cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REFLECT))
     if spec.noise > 0.0:

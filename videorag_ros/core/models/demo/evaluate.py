@@ -90,7 +90,7 @@ def attribute_probes(img: npt.NDArray[np.float32], specs: Sequence[SceneSpec], e
     def choose(i: int, options: list[str]) -> int:
         missing = [o for o in options if o not in cache]
         if missing:
-            cache.update(zip(missing, embed_text(missing)))
+            cache.update(zip(missing, embed_text(missing), strict=False))
         return int(np.argmax([float(img[i] @ cache[o]) for o in options]))
 
     for i, spec in enumerate(specs):

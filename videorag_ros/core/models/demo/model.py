@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 

@@ -107,7 +107,7 @@ def median_latency_ms(fp32: Path, int8: Path, sample: np.ndarray, runs: int = 20
     """Median batch-1 latency of two models, measured interleaved so load changes hit both."""
     sessions = [_session(fp32), _session(int8)]
     feeds = [{s.get_inputs()[0].name: sample[:1]} for s in sessions]
-    for s, f in zip(sessions, feeds):
+    for s, f in zip(sessions, feeds, strict=False):
         for _ in range(20):
             s.run(None, f)
     times: list[list[float]] = [[], []]
@@ -171,7 +171,7 @@ def quantize_image(fp32: Path, int8: Path, calibration: np.ndarray, heldout: np.
                 calibrate_method=CalibrationMethod.MinMax,
                 op_types_to_quantize=["Conv", "MatMul", "Gemm", "Relu", "GlobalAveragePool", "ReduceMean", "Add", "Flatten"],
             )
-    except Exception as exc:  # noqa: BLE001 - any quantizer failure means "ship fp32"
+    except Exception as exc:
         error = f"static quantization failed: {exc}"
         logger.warning("image tower: %s", error)
     return _gate("image", fp32, int8, heldout, error)
@@ -198,7 +198,7 @@ def quantize_text(fp32: Path, int8: Path, heldout: np.ndarray) -> GateResult:
             nodes_to_quantize=_weight_matmuls(fp32),
             per_channel=False,
         )
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         error = f"dynamic quantization failed: {exc}"
         logger.warning("text tower: %s", error)
     return _gate("text", fp32, int8, heldout, error)

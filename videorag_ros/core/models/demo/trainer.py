@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 
 from videorag_ros.core.models.demo.data import PREPROCESS, SceneSet
 from videorag_ros.core.models.demo.model import DualEncoder
