@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
-from videorag_ros.cli import demo  # noqa: E402
+from videorag_ros.cli import demo
 
 pytestmark = pytest.mark.integration
 
