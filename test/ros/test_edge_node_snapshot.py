@@ -9,37 +9,37 @@ import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
-import rclpy  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
+import rclpy
+from rclpy.parameter import Parameter
 
-from test.conftest import pattern_frame  # noqa: E402
+from test.conftest import pattern_frame
 
 pytestmark = pytest.mark.ros
 S = 1_000_000_000
 
 
 @pytest.fixture
-def ctx():  # noqa: ANN201
+def ctx():
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=231)
     yield context
     rclpy.shutdown(context=context)
 
 
-def _node(ctx, model: Path, snapshot: Path):  # noqa: ANN001, ANN202
+def _node(ctx, model: Path, snapshot: Path):
     from videorag_ros.ros.edge_node import EdgeNode
 
     overrides = {"model": str(model), "index.snapshot_path": str(snapshot), "gate.keyframe_interval_s": 0.0, "gate.max_rate_hz": 0.0, "gate.motion_rate_hz": 0.0}
     return EdgeNode(context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
 
 
-def _remember(node, n: int) -> None:  # noqa: ANN001
+def _remember(node, n: int) -> None:
     for i in range(n):
         frame = pattern_frame("disk" if i % 2 else "stripes", seed=i)
         node.pipeline.remember(node.pipeline.process("front", frame, i * S // 10, i), frame)
 
 
-def test_snapshot_saved_at_shutdown_and_reloaded(ctx, tiny_model_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_snapshot_saved_at_shutdown_and_reloaded(ctx, tiny_model_dir: Path, tmp_path: Path) -> None:
     snap = tmp_path / "memory.vrag"
     node = _node(ctx, tiny_model_dir, snap)
     _remember(node, 12)
@@ -56,7 +56,7 @@ def test_snapshot_saved_at_shutdown_and_reloaded(ctx, tiny_model_dir: Path, tmp_
         again.destroy_node()
 
 
-def test_corrupt_snapshot_is_skipped_and_counted(ctx, tiny_model_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_corrupt_snapshot_is_skipped_and_counted(ctx, tiny_model_dir: Path, tmp_path: Path) -> None:
     snap = tmp_path / "memory.vrag"
     snap.write_bytes(b"this is not a videorag snapshot" * 10)
     node = _node(ctx, tiny_model_dir, snap)
