@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
-import rclpy
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -20,13 +19,6 @@ from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, ns
 
 pytestmark = pytest.mark.ros
 
-
-@pytest.fixture
-def ctx():
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=230)
-    yield context
-    rclpy.shutdown(context=context)
 
 
 def _node(ctx, overrides: dict):

@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
-import rclpy
 from rclpy.parameter import Parameter
 
 from test.conftest import pattern_frame
@@ -17,13 +16,6 @@ from test.conftest import pattern_frame
 pytestmark = pytest.mark.ros
 S = 1_000_000_000
 
-
-@pytest.fixture
-def ctx():
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=231)
-    yield context
-    rclpy.shutdown(context=context)
 
 
 def _node(ctx, model: Path, snapshot: Path):
