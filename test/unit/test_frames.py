@@ -111,8 +111,9 @@ def test_compressed_limits() -> None:
 def test_bgr8_view_preprocesses_exactly_like_contiguous_rgb() -> None:
     from videorag_ros.core.models.preprocess import PreprocessSpec, preprocess_batch
 
-    big = np.random.default_rng(3).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    big = np.random.default_rng(3).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     view = raw_to_rgb(**_raw("bgr8", np.ascontiguousarray(big[:, :, ::-1])))
     assert view.strides[2] < 0  # the zero-copy channel-reversed view
-    spec = PreprocessSpec(24, 32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
-    np.testing.assert_array_equal(preprocess_batch([view], spec), preprocess_batch([np.ascontiguousarray(big)], spec))
+    # 32x24 is an exact factor; 96x96 goes through the two-step resize: both must match.
+    for spec in (PreprocessSpec(24, 32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)), PreprocessSpec(96, 96, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))):
+        np.testing.assert_array_equal(preprocess_batch([view], spec), preprocess_batch([np.ascontiguousarray(big)], spec))
