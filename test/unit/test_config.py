@@ -73,3 +73,13 @@ def test_params_file_wildcard_and_namespace(tmp_path: Path) -> None:
     f.write_text("/**:\n  ros__parameters:\n    latency_budget_ms: 50.0\n/robot1/videorag_edge:\n  ros__parameters:\n    gate:\n      max_rate_hz: 3.0\n")
     flat = load_params_file(f)
     assert flat == {"latency_budget_ms": 50.0, "gate.max_rate_hz": 3.0}
+
+
+def test_dump_params_file_roundtrips(tmp_path: Path) -> None:
+    from videorag_ros.core.config import dump_params_file
+
+    flat = load_params_file(REPO / "config" / "edge.yaml")
+    flat["person_ahead.actions"] = ("estop", "log")  # tuples from a built config dump as lists
+    again = load_params_file(dump_params_file(flat, tmp_path / "p.yaml"))
+    assert again == {**flat, "person_ahead.actions": ["estop", "log"]}
+    assert build_edge_config(again).triggers[0].actions == ("estop", "log")

@@ -26,11 +26,9 @@ PROBE = "bench_probe"
 
 
 def _bench_params(base: Path, model: str | None, out: Path) -> Path:
-    import yaml
+    from videorag_ros.core.config import dump_params_file, load_params_file
 
-    from videorag_ros.core.config import NODE_NAME, load_params_file
-
-    flat = load_params_file(base, NODE_NAME)
+    flat = load_params_file(base)
     if model:
         flat["model"] = model
     flat.update({"gate.keyframe_interval_s": 0.0, "gate.max_rate_hz": 0.0, "gate.motion_rate_hz": 0.0})
@@ -39,9 +37,7 @@ def _bench_params(base: Path, model: str | None, out: Path) -> Path:
                  f"{PROBE}.debounce_n": 1, f"{PROBE}.debounce_m": 1, f"{PROBE}.actions": ["log"]})
     # Never drive a real robot's stop topics from a benchmark.
     flat.update({"estop_topic": "/videorag_bench/estop", "cmd_vel_topic": "/videorag_bench/cmd_vel_safety", "diagnostics_period_s": 0.5})
-    path = out / "bench_edge.yaml"
-    path.write_text(yaml.safe_dump({NODE_NAME: {"ros__parameters": flat}}))
-    return path
+    return dump_params_file(flat, out / "bench_edge.yaml")
 
 
 def _percentiles(x: list[float]) -> dict[str, float]:

@@ -20,18 +20,14 @@ DEMO_NS = "/videorag_demo"
 
 
 def _params(out: Path, model: str | None) -> Path:
-    import yaml
-
     from videorag_ros.cli.edge import default_params
-    from videorag_ros.core.config import NODE_NAME, load_params_file
+    from videorag_ros.core.config import dump_params_file, load_params_file
 
-    flat = load_params_file(default_params(), NODE_NAME)
+    flat = load_params_file(default_params())
     flat.update({"estop_topic": f"{DEMO_NS}/estop", "cmd_vel_topic": f"{DEMO_NS}/cmd_vel_safety", "diagnostics_period_s": 0.5})
     if model:
         flat["model"] = model
-    path = out / "demo_edge.yaml"
-    path.write_text(yaml.safe_dump({NODE_NAME: {"ros__parameters": flat}}))
-    return path
+    return dump_params_file(flat, out / "demo_edge.yaml")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

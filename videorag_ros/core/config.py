@@ -348,3 +348,15 @@ def load_params_file(path: str | Path, node_name: str = NODE_NAME) -> dict[str, 
         msg = f"parameter file '{p}' has no '{node_name}: ros__parameters:' section"
         raise ConfigError(msg)
     return merged
+
+
+def dump_params_file(values: Mapping[str, Any], path: str | Path, node_name: str = NODE_NAME) -> Path:
+    """Write flat, dotted parameters as a ROS 2 parameter file (the inverse of ``load_params_file``).
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
+    p = Path(path)
+    plain = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+    p.write_text(yaml.safe_dump({node_name: {"ros__parameters": plain}}))
+    return p
