@@ -38,3 +38,12 @@ def pattern_frame(kind: str, *, seed: int = 0, width: int = 160, height: int = 1
         img[:, (np.arange(width) // 10) % 2 == 0] = (30, 60, 200)
     noise = rng.integers(-6, 7, img.shape)
     return np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def footage(tmp_path_factory: pytest.TempPathFactory):
+    """``footage("vtest.avi")`` → path of a real clip from Debian's opencv-doc (see test/support/footage.py)."""
+    from test.support.footage import clip_path
+
+    workdir = tmp_path_factory.mktemp("footage")
+    return lambda name: clip_path(name, workdir)

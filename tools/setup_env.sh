@@ -22,6 +22,16 @@ fi
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
 
+# Real test footage (vtest.avi, box.mp4, cup.mp4) comes from Debian's opencv-doc package.
+if [ ! -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing opencv-doc (real video clips the tests index)"
+    apt-get install -y -qq opencv-doc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq opencv-doc >/dev/null; }
+  else
+    echo "warning: the tests on real footage need Debian's opencv-doc: sudo apt-get install opencv-doc" >&2
+  fi
+fi
+
 STAMP="$VENV/.videorag-deps-$(cat tools/requirements-ros.txt tools/requirements.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
   step "installing ROS 2 Kilted wheels and Python dependencies (about a minute)"

@@ -154,5 +154,5 @@ def test_malformed_input_is_counted_and_node_survives(graph: Graph) -> None:
 
 def test_silent_camera_is_reported(graph: Graph) -> None:
     side = graph.monitor.camera_values("side")
-    assert side["_level"] == "1" and "no frames" in side["_message"]
+    assert side["_level"] == "2" and "no frames" in side["_message"]  # ERROR: a silent camera is a fault
     assert int(side.get("silent_periods", 0)) >= 1

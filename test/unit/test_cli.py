@@ -61,7 +61,7 @@ def test_run_video_report(tmp_path: Path, tiny_model_dir: Path, capsys: pytest.C
     assert states == [("disk", "ENTER"), ("disk", "EXIT")]
     enter, exit_ = report["triggers"]
     assert 2.0 <= enter["stamp"] < 4.0 and 4.0 <= exit_["stamp"] < 6.0  # inside the disk segment / after it
-    assert set(enter) == {"name", "state", "stamp", "score", "latency_ms"}
+    assert set(enter) == {"name", "camera", "state", "stamp", "stamp_ns", "score", "latency_ms"}
     assert {"gate", "embed", "processing"} <= set(report["latency_ms"])
     assert set(report["latency_ms"]["embed"]) == {"p50", "p95", "p99"}
 

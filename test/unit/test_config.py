@@ -44,6 +44,22 @@ def test_shipped_edge_yaml_is_valid() -> None:
         ({"t.cameras": ["rear"]}, "camera 'rear' in 't.cameras' is not in 'cameras'"),
         ({"t.scoring": "softmax"}, "softmax scoring but 't.negative_prompts' is empty"),
         ({"t.reference_images": ["rel.png"]}, "must be an absolute path"),
+        ({"front.on_silence": "ignore"}, "'front.on_silence' = 'ignore' is not one of stop, warn"),
+        ({"watchdog.on_encoder_fault": "halt"}, "'watchdog.on_encoder_fault' = 'halt' is not one of stop, warn"),
+        ({"watchdog.encoder_deadline_ms": -1.0}, "'watchdog.encoder_deadline_ms' = -1.0 is below its minimum"),
+        ({"watchdog.encoder_recovery_frames": 0}, "'watchdog.encoder_recovery_frames' = 0 is below its minimum 1"),
+        ({"t.actions": ["collision_monitor"]}, "action 'collision_monitor' in 't.actions' needs its adapter, but 'collision_monitor.topic' is empty"),
+        ({"t.actions": ["twist_mux"], "cmd_vel_rate_hz": 0.0}, "action 'twist_mux' in 't.actions' needs its adapter, but 'cmd_vel_rate_hz' is 0"),
+        ({"t.actions": ["slow_down"], "t.speed_limit": 30.0}, "'speed_limit.topic' is empty"),
+        ({"t.actions": ["slow_down"], "speed_limit.topic": "/speed_limit"}, r"needs 't.speed_limit' > 0 \(Nav2 reads 0 as 'no limit'"),  # 0 is never a stop
+        ({"t.actions": ["slow_down"], "speed_limit.topic": "/speed_limit", "t.speed_limit": 150.0}, "over 100 %"),
+        ({"t.actions": ["json"], "json_topic": ""}, "'json_topic' is empty"),
+        ({"collision_monitor.polygon": [0.0, 0.0, 1.0, 1.0]}, "has 4 numbers; give x1, y1, x2, y2, ... for at least 3 vertices"),
+        ({"collision_monitor.polygon": [0.0, 0.0, 1.0, 1.0, 2.0]}, "has 5 numbers"),
+        ({"collision_monitor.polygon": [0.0, 0.0, 1.0, "a", 2.0, 0.0]}, "'collision_monitor.polygon' must be a list of numbers"),
+        ({"collision_monitor.polygon": [0.0, 0.0, 1.0, float("nan"), 2.0, 0.0]}, "must hold finite numbers"),
+        ({"triggers": ["watchdog"], "watchdog.prompts": ["x"], "t.prompts": None}, "'triggers' names 'watchdog', which is a parameter group"),
+        ({"cameras": ["t"]}, "'t' is both a camera id and a trigger name"),
     ],
 )
 def test_bad_values_name_the_parameter(extra: dict, match: str) -> None:
@@ -83,3 +99,39 @@ def test_dump_params_file_roundtrips(tmp_path: Path) -> None:
     again = load_params_file(dump_params_file(flat, tmp_path / "p.yaml"))
     assert again == {**flat, "person_ahead.actions": ["estop", "log"]}
     assert build_edge_config(again).triggers[0].actions == ("estop", "log")
+
+
+def test_watchdog_and_adapter_defaults() -> None:
+    cfg = build_edge_config(BASE)
+    assert cfg.cameras[0].on_silence == "warn"  # opt in to stopping per camera
+    wd = cfg.watchdog
+    assert (wd.on_encoder_fault, wd.on_worker_fault, wd.encoder_deadline_ms, wd.encoder_recovery_frames) == ("stop", "stop", 1000.0, 3)
+    a = cfg.adapters
+    assert (a.collision_topic, a.speed_limit_topic, a.cmd_vel_lock_topic) == ("", "", "")  # adapters are opt-in
+    assert len(a.collision_polygon) == 8
+
+
+def test_adapters_parse_and_route() -> None:
+    cfg = build_edge_config(
+        {
+            **BASE,
+            "t.actions": ["estop", "twist_mux", "collision_monitor", "slow_down", "json", "log"],
+            "t.speed_limit": 30,  # an int is fine for a float
+            "cmd_vel_lock_topic": "/e_stop_lock",
+            "collision_monitor.topic": "/videorag/obstacle",
+            "collision_monitor.polygon": [0, 1, 2, 3, 4, 5],  # ints from YAML are fine too
+            "speed_limit.topic": "/speed_limit",
+            "speed_limit.percentage": False,
+            "front.on_silence": "stop",
+        }
+    )
+    assert cfg.triggers[0].speed_limit == 30.0 and cfg.cameras[0].on_silence == "stop"
+    assert cfg.adapters.collision_polygon == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
+    assert cfg.adapters.speed_limit_percentage is False and cfg.adapters.cmd_vel_lock_topic == "/e_stop_lock"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "config" / "examples").glob("*.yaml")))
+def test_shipped_examples_are_valid(name: str) -> None:
+    flat = load_params_file(REPO / "config" / "examples" / name)
+    cfg = build_edge_config(flat)
+    assert cfg.triggers, f"{name} defines no trigger"

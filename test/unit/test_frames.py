@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from test.support.images import png_declaring
 from videorag_ros.core.errors import FrameError
 from videorag_ros.core.frames import FrameLimits, compressed_to_rgb, raw_to_rgb
 
@@ -90,7 +91,9 @@ def test_compressed_roundtrip(ext: str) -> None:
     ("fmt", "data", "match"),
     [
         ("jpeg", b"", "empty compressed payload"),
-        ("jpeg", b"\xff\xd8\xff\xe0garbage" * 10, "could not decode"),
+        ("jpeg", b"\xff\xd8\xff\xe0garbage" * 10, "could not read the 110-byte 'jpeg' payload's header"),
+        ("png", png_declaring(60000, 60000), "declares an oversized image"),
+        ("png", png_declaring(5000, 8), "exceeds the limit 4096x4096"),
         ("tiff", b"II*\0", "unsupported compressed format"),
     ],
 )

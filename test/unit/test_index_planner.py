@@ -119,3 +119,29 @@ def test_planner_uses_hnsw_on_large_unfiltered_and_exact_on_short_windows() -> N
     assert all(10 * S <= h.payload.stamp_ns <= 11 * S for h in hits)
     st = idx.stats()
     assert st.hnsw_queries >= 1 and st.exact_queries >= 1
+
+
+def test_exact_reason_forces_an_exact_plan() -> None:
+    plan = plan_query(
+        k=10, dim=512, live=100_000, scan_rows=100_000, candidates=100_000, filtered=False, graph_ready=True, ef_search=64, cost=COST,
+        exact_reason="sampled recall 0.20 is under the floor 0.90",
+    )  # fmt: skip
+    assert (plan.method, plan.reason) == ("exact", "sampled recall 0.20 is under the floor 0.90")
+
+
+def test_a_query_is_planned_per_graph_segment() -> None:
+    # segments of 1 000 labels: the live run [30, 3030) covers four; the 30-row newest one is cheaper to scan
+    per_row = CostModel(exact_ns_per_element=1.0, exact_base_ns=0.0, hnsw_base_ns=0.0, hnsw_ns_per_ef_element=1.0)
+    rng = np.random.default_rng(21)
+    data = _unit(rng, 3_030, 16)
+    idx = TemporalIndex(dim=16, capacity=3_000, ttl_s=0, segments=3, cost=per_row, background=False)
+    for i, v in enumerate(data):
+        idx.add(v, Payload("a", i * S // 30, i, "motion"))
+    for q in (data[3_020], data[1_500], _unit(rng, 1, 16)[0]):
+        exact = [h.payload.frame_seq for h in idx.search(q, 10, method="exact")]
+        got = [h.payload.frame_seq for h in idx.search(q, 10)]
+        plan = idx.last_plan
+        assert plan is not None and plan.method == "hnsw" and plan.parts == 4
+        assert "[3000, 3030) exact" in plan.reason and "[1000, 2000) hnsw" in plan.reason
+        assert got == exact
+    assert idx.search(data[3_020], 1)[0].payload.frame_seq == 3_020  # found by the exact part

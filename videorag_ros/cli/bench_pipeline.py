@@ -10,7 +10,6 @@ latency a downstream consumer sees. Per-stage times come from the node's /diagno
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from videorag_ros.cli.bench_common import add_node_options, percentiles, run_and_report
 
 PROBE = "bench_probe"
 
@@ -38,13 +39,6 @@ def _bench_params(base: Path, model: str | None, out: Path) -> Path:
     # Never drive a real robot's stop topics from a benchmark.
     flat.update({"estop_topic": "/videorag_bench/estop", "cmd_vel_topic": "/videorag_bench/cmd_vel_safety", "diagnostics_period_s": 0.5})
     return dump_params_file(flat, out / "bench_edge.yaml")
-
-
-def _percentiles(x: list[float]) -> dict[str, float]:
-    if not x:
-        return {}
-    p50, p95, p99 = np.percentile(np.asarray(x), [50, 95, 99])
-    return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "max": float(max(x)), "n": len(x)}
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -99,7 +93,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "frames_embedded": int(cam.get("embedded", 0)),
         "frames_dropped": int(cam.get("dropped", 0)),
         "actions_received": len(probe),
-        "glass_to_action_ms": _percentiles(wire),
+        "glass_to_action_ms": percentiles(wire),
         "stages_ms": stages,
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()},
         "edge_log": str(out / "edge.log"),
@@ -153,19 +147,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
-    parser.add_argument("--params", type=Path, help="base parameter file (default: shipped config/edge.yaml)")
-    parser.add_argument("--model", help="override the model")
-    parser.add_argument("--domain", type=int, help="ROS_DOMAIN_ID (default: derived from the pid)")
-    parser.add_argument("--out-dir", help="where logs and the parameter file go")
     parser.add_argument("--plot", help="write a latency histogram PNG here")
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
-    args = parser.parse_args(argv)
-    try:
-        result = run_bench(args)
-    except RuntimeError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    _print_table(result)
-    if args.json:
-        print(json.dumps(result))
-    return 0
+    add_node_options(parser)
+    return run_and_report(parser.parse_args(argv), run_bench, _print_table)

@@ -10,8 +10,11 @@ COMMANDS = {
     "edge": ("videorag_ros.cli.edge", "run the edge node (the graph edge.launch.py starts)"),
     "camera-sim": ("videorag_ros.ros.camera_sim_node", "publish a procedural camera stream"),
     "demo": ("videorag_ros.cli.demo", "the main job: edge node + simulated camera, prints triggers and latency"),
-    "run": ("videorag_ros.cli.run", "run the pipeline offline on a video file, write a JSON report"),
-    "bench": ("videorag_ros.cli.bench", "benchmarks: pipeline, model, index"),
+    "run": ("videorag_ros.cli.run", "run the pipeline offline on a video file or a bag; report, memory snapshot, timeline plot"),
+    "query": ("videorag_ros.cli.query", "ask the memory for moments: a running node (service) or a snapshot file"),
+    "replay": ("videorag_ros.cli.replay", "publish the camera topics of a rosbag2 / ROS 1 bag (no ROS install needed)"),
+    "scenario": ("videorag_ros.cli.scenario", "scenario bags with annotated events: make, list, check"),
+    "bench": ("videorag_ros.cli.bench", "benchmarks: pipeline, model, index, query, soak, watchdog, replay"),
     "model": ("videorag_ros.cli.model", "model tools: train-demo, eval, export, quantize, build-engine"),
 }
 

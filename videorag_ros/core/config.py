@@ -12,6 +12,7 @@ Cameras and triggers follow the Nav2 "observation_sources" pattern: a list of id
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,12 @@ from videorag_ros.core.errors import ConfigError
 from videorag_ros.core.frames import FrameLimits
 
 NODE_NAME = "videorag_edge"
-ACTIONS = ("estop", "log")
+# What a trigger can drive while it is active (see core/actions.py). 'estop' is the full stop:
+# the e-stop Bool and every enabled stop adapter (twist_mux, collision_monitor); the adapter
+# names alone drive only that adapter; 'slow_down' is a Nav2 speed limit, never a stop.
+ACTIONS = ("estop", "twist_mux", "collision_monitor", "slow_down", "json", "log")
+# What a watchdog does when its fault is active: engage the e-stop, or only report it.
+POLICIES = ("stop", "warn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +59,16 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("max_compressed_bytes", 16 * 1024 * 1024, "Largest accepted CompressedImage payload.", min=1, unit="B"),
     _p("estop_topic", "estop", "std_msgs/Bool e-stop output (true = stop), transient-local, reliable."),
     _p("estop_heartbeat_hz", 10.0, "Re-send rate of the e-stop state.", min=0.1, unit="Hz"),
-    _p("cmd_vel_topic", "cmd_vel_safety", "Zero geometry_msgs/Twist output while a stop is active."),
-    _p("cmd_vel_rate_hz", 20.0, "Zero-Twist rate while stopped; 0 disables it.", min=0.0, unit="Hz"),
+    _p("cmd_vel_topic", "cmd_vel_safety", "twist_mux adapter: zero geometry_msgs/Twist while a stop is active (wire to twist_mux's top-priority input)."),
+    _p("cmd_vel_rate_hz", 20.0, "Zero-Twist (and lock) rate; 0 disables the twist_mux adapter.", min=0.0, unit="Hz"),
+    _p("cmd_vel_lock_topic", "", "twist_mux adapter: std_msgs/Bool lock re-sent at cmd_vel_rate_hz (true while stopped); empty = no lock."),
+    _p("collision_monitor.topic", "", "Nav2 collision_monitor polygon source: geometry_msgs/PolygonInstanceStamped heartbeat; empty disables it."),
+    _p("collision_monitor.frame_id", "base_link", "Frame of the virtual obstacle polygon (the robot's base frame)."),
+    _p("collision_monitor.polygon", [0.1, 0.25, 0.4, 0.25, 0.4, -0.25, 0.1, -0.25], "Virtual obstacle vertices x1, y1, x2, y2, ... in collision_monitor.frame_id (write 0.0, not 0).", unit="m"),
+    _p("speed_limit.topic", "", "Nav2 nav2_msgs/SpeedLimit output of slow_down triggers (e.g. /speed_limit); needs nav2_msgs; empty disables it."),
+    _p("speed_limit.percentage", True, "Triggers' speed_limit is a percentage of the maximum speed (true) or m/s (false)."),
+    _p("json_topic", "~/actions", "std_msgs/String JSON events of triggers with the 'json' action."),
+    _p("action_heartbeat_hz", 10.0, "Re-send rate of the collision polygon, an active speed limit and active JSON states.", min=0.1, unit="Hz"),
     _p("diagnostics_period_s", 1.0, "Period of /diagnostics.", min=0.05, unit="s"),
     _p("model", "videorag-tiny", "Encoder model: a name under the model path or a model directory."),
     _p("encoder_backend", "auto", "Encoder backend.", choices=("auto", "tensorrt", "cuda", "cpu")),
@@ -72,13 +86,21 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("index.snapshot_period_s", 0.0, "Snapshot period; 0 = only at shutdown.", min=0.0, unit="s"),
     _p("index.load_on_start", True, "Reload the snapshot at start (a corrupt one is logged and skipped)."),
     _p("index.thumbnail_budget_bytes", 8 * 1024 * 1024, "Total bytes of JPEG thumbnails kept with the memory (oldest dropped first); 0 keeps none.", min=0, unit="B"),
-    _p("index.recall_floor", 0.9, "Rebuild the HNSW graph when sampled recall@10 falls under this; 0 disables.", min=0.0, max=1.0),
+    _p("index.recall_floor", 0.9, "Sampled recall@10 wanted from HNSW: under it the beam is raised within index.hnsw_budget_ms, then queries are answered exactly (the graph is rebuilt once); 0 disables.", min=0.0, max=1.0),
+    _p("index.hnsw_budget_ms", 3.0, "Predicted cost of a global HNSW query up to which the beam is raised for recall; beyond it, exact scans.", min=0.0, unit="ms"),
+    _p("watchdog.period_s", 0.05, "How often the watchdogs are evaluated (also after every frame).", min=0.005, max=1.0, unit="s"),
+    _p("watchdog.encoder_deadline_ms", 1000.0, "Longest one frame may spend in gate + preprocessing + forward pass + scoring, checked while it runs; 0 disables.", min=0.0, unit="ms"),
+    _p("watchdog.on_encoder_fault", "stop", "An encoder that raises or misses its deadline: 'stop' engages the e-stop until it recovers, 'warn' only reports.", choices=POLICIES),
+    _p("watchdog.encoder_recovery_frames", 3, "Consecutive good, in-time frames that clear an encoder fault.", min=1),
+    _p("watchdog.worker_stall_s", 2.0, "A frame worker that makes no progress this long (outside a deadline-watched forward pass) has stalled.", min=0.1, unit="s"),
+    _p("watchdog.on_worker_fault", "stop", "A frame worker that died or stalled: 'stop' engages the e-stop, 'warn' only reports.", choices=POLICIES),
 )
 
 CAMERA_PARAMS: tuple[ParamSpec, ...] = (
     _p("topic", "", "Image topic (relative names honour the node namespace); default 'camera/<id>/image_raw'."),
     _p("transport", "raw", "sensor_msgs/Image ('raw') or sensor_msgs/CompressedImage ('compressed').", choices=("raw", "compressed")),
-    _p("timeout_s", 1.0, "A camera silent this long is reported in diagnostics.", min=0.01, unit="s"),
+    _p("timeout_s", 1.0, "A camera silent this long is a fault (diagnostic ERROR).", min=0.01, unit="s"),
+    _p("on_silence", "warn", "A silent camera: 'stop' engages the e-stop until frames return, 'warn' only reports.", choices=POLICIES),
 )
 
 TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
@@ -93,6 +115,7 @@ TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
     _p("min_hold_s", 0.5, "Minimum time the trigger stays active once entered.", min=0.0, unit="s"),
     _p("cooldown_s", 0.0, "Time after an exit before it may enter again.", min=0.0, unit="s"),
     _p("actions", ["estop"], f"Actions while active: {', '.join(ACTIONS)}."),
+    _p("speed_limit", 0.0, "Speed limit of the slow_down action (% or m/s, see speed_limit.percentage); must be > 0.", min=0.0),
     _p("cameras", [], "Cameras this trigger watches; empty = all."),
 )
 
@@ -118,6 +141,7 @@ class CameraConfig:
     topic: str
     transport: str = "raw"
     timeout_s: float = 1.0
+    on_silence: str = "warn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +161,33 @@ class TriggerConfig:
     cooldown_s: float = 0.0
     actions: tuple[str, ...] = ("estop",)
     cameras: tuple[str, ...] = ()
+    speed_limit: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class WatchdogConfig:
+    """Encoder and worker watchdogs (see ``EDGE_PARAMS`` 'watchdog.*'); camera silence is per camera."""
+
+    period_s: float = 0.05
+    encoder_deadline_ms: float = 1000.0
+    on_encoder_fault: str = "stop"
+    encoder_recovery_frames: int = 3
+    worker_stall_s: float = 2.0
+    on_worker_fault: str = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterConfig:
+    """Where the action adapters publish (an empty topic disables an adapter)."""
+
+    cmd_vel_lock_topic: str = ""
+    collision_topic: str = ""
+    collision_frame_id: str = "base_link"
+    collision_polygon: tuple[float, ...] = (0.1, 0.25, 0.4, 0.25, 0.4, -0.25, 0.1, -0.25)
+    speed_limit_topic: str = ""
+    speed_limit_percentage: bool = True
+    json_topic: str = "~/actions"
+    heartbeat_hz: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +214,12 @@ class EdgeConfig:
     index_load_on_start: bool = True
     index_thumbnail_budget_bytes: int = 8 * 1024 * 1024
     index_recall_floor: float = 0.9
+    index_hnsw_budget_ms: float = 3.0
+    adapters: AdapterConfig = field(default_factory=AdapterConfig)
+    watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
+
+
+_GROUPS = frozenset(s.name.split(".", 1)[0] for s in EDGE_PARAMS if "." in s.name)
 
 
 def _check(spec: ParamSpec, full_name: str, value: Any) -> Any:
@@ -177,11 +234,16 @@ def _check(spec: ParamSpec, full_name: str, value: Any) -> Any:
         value = float(value) if ok else value
     elif isinstance(d, str):
         ok = isinstance(value, str)
+    elif d and all(isinstance(v, float) for v in d):  # list of numbers
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        value = tuple(float(v) for v in value) if ok else value
     else:  # list of strings
         ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
         value = tuple(value) if ok else value
     if not ok:
-        kind = "list of strings" if isinstance(d, list) else type(d).__name__
+        kind = type(d).__name__
+        if isinstance(d, list):
+            kind = "list of numbers" if d and isinstance(d[0], float) else "list of strings"
         msg = f"parameter '{full_name}' must be a {kind}, got {value!r} ({type(value).__name__})"
         raise ConfigError(msg)
     if spec.min is not None and value < spec.min:
@@ -199,9 +261,14 @@ def _check(spec: ParamSpec, full_name: str, value: Any) -> Any:
 def known_names(values: Mapping[str, Any]) -> list[str]:
     """All parameter names valid for these values (static + per-camera + per-trigger)."""
     names = [s.name for s in EDGE_PARAMS]
-    for cam in values.get("cameras", EDGE_PARAMS[0].default) or []:
+
+    def ids(key: str, default: Any) -> list[str]:  # a wrong type is reported by _check, not here
+        v = values.get(key, default)
+        return [x for x in v if isinstance(x, str)] if isinstance(v, (list, tuple)) else []
+
+    for cam in ids("cameras", EDGE_PARAMS[0].default):
         names += [f"{cam}.{s.name}" for s in CAMERA_PARAMS]
-    for trig in values.get("triggers", []) or []:
+    for trig in ids("triggers", []):
         names += [f"{trig}.{s.name}" for s in TRIGGER_PARAMS]
     return names
 
@@ -242,11 +309,21 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         if len(set(ids)) != len(ids) or any(not i or "." in i for i in ids):
             msg = f"parameter '{kind}' = {list(ids)} must hold unique, non-empty ids without dots"
             raise ConfigError(msg)
+        clash = sorted(set(ids) & _GROUPS)
+        if clash:
+            msg = f"parameter '{kind}' names '{clash[0]}', which is a parameter group of the node ({', '.join(sorted(_GROUPS))}); rename it"
+            raise ConfigError(msg)
+    if set(cam_ids) & set(trig_names):
+        msg = f"'{sorted(set(cam_ids) & set(trig_names))[0]}' is both a camera id and a trigger name; their parameter blocks would clash"
+        raise ConfigError(msg)
     cameras = []
     for cid in cam_ids:
         c = {s.name: get(s, f"{cid}.") for s in CAMERA_PARAMS}
-        cameras.append(CameraConfig(id=cid, topic=c["topic"] or f"camera/{cid}/image_raw", transport=c["transport"], timeout_s=c["timeout_s"]))
+        cameras.append(CameraConfig(id=cid, topic=c["topic"] or f"camera/{cid}/image_raw", transport=c["transport"], timeout_s=c["timeout_s"], on_silence=c["on_silence"]))
     triggers = [_build_trigger(name, {s.name: get(s, f"{name}.") for s in TRIGGER_PARAMS}, cam_ids) for name in trig_names]
+    adapters = _build_adapters(top)
+    for trig in triggers:
+        _check_routes(trig, adapters, cmd_vel_rate_hz=top["cmd_vel_rate_hz"])
     if top["index.snapshot_path"] and not Path(top["index.snapshot_path"]).is_absolute():
         msg = f"parameter 'index.snapshot_path' = {top['index.snapshot_path']!r} must be an absolute path (or empty to disable snapshots)"
         raise ConfigError(msg)
@@ -272,7 +349,52 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         index_load_on_start=top["index.load_on_start"],
         index_thumbnail_budget_bytes=top["index.thumbnail_budget_bytes"],
         index_recall_floor=top["index.recall_floor"],
+        index_hnsw_budget_ms=top["index.hnsw_budget_ms"],
+        adapters=adapters,
+        watchdog=WatchdogConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("watchdog.")}),
     )
+
+
+def _build_adapters(top: Mapping[str, Any]) -> AdapterConfig:
+    poly = top["collision_monitor.polygon"]
+    if len(poly) < 6 or len(poly) % 2:
+        msg = f"parameter 'collision_monitor.polygon' has {len(poly)} numbers; give x1, y1, x2, y2, ... for at least 3 vertices"
+        raise ConfigError(msg)
+    if not all(math.isfinite(v) for v in poly):
+        msg = f"parameter 'collision_monitor.polygon' = {list(poly)} must hold finite numbers"
+        raise ConfigError(msg)
+    return AdapterConfig(
+        cmd_vel_lock_topic=top["cmd_vel_lock_topic"],
+        collision_topic=top["collision_monitor.topic"],
+        collision_frame_id=top["collision_monitor.frame_id"],
+        collision_polygon=poly,
+        speed_limit_topic=top["speed_limit.topic"],
+        speed_limit_percentage=top["speed_limit.percentage"],
+        json_topic=top["json_topic"],
+        heartbeat_hz=top["action_heartbeat_hz"],
+    )
+
+
+def _check_routes(t: TriggerConfig, a: AdapterConfig, *, cmd_vel_rate_hz: float) -> None:
+    """Every action a trigger names must have its adapter enabled; slow-downs need a real limit."""
+    disabled = {
+        "twist_mux": ("cmd_vel_rate_hz", "is 0", cmd_vel_rate_hz <= 0),
+        "collision_monitor": ("collision_monitor.topic", "is empty", not a.collision_topic),
+        "slow_down": ("speed_limit.topic", "is empty (e.g. /speed_limit)", not a.speed_limit_topic),
+        "json": ("json_topic", "is empty", not a.json_topic),
+    }
+    for action in t.actions:
+        if action in disabled and disabled[action][2]:
+            param, why, _ = disabled[action]
+            msg = f"trigger '{t.name}': action '{action}' in '{t.name}.actions' needs its adapter, but '{param}' {why}"
+            raise ConfigError(msg)
+    if "slow_down" in t.actions:
+        if t.speed_limit <= 0:
+            msg = f"trigger '{t.name}': action 'slow_down' needs '{t.name}.speed_limit' > 0 (Nav2 reads 0 as 'no limit'; use 'estop' or 'collision_monitor' to stop)"
+            raise ConfigError(msg)
+        if a.speed_limit_percentage and t.speed_limit > 100:
+            msg = f"trigger '{t.name}': '{t.name}.speed_limit' = {t.speed_limit} is over 100 % (speed_limit.percentage is true)"
+            raise ConfigError(msg)
 
 
 def _build_trigger(name: str, t: dict[str, Any], cam_ids: tuple[str, ...]) -> TriggerConfig:

@@ -6,6 +6,8 @@ back as zero-copy numpy views of the message buffer where the layout allows it.
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -120,6 +122,12 @@ def raw_to_rgb(
     else:
         msg = f"unsupported image encoding '{encoding}'; supported: {', '.join(SUPPORTED_ENCODINGS)}"
         raise FrameError(msg)
+    if enc in _YUV422 and width % 2:
+        msg = f"'{encoding}' packs two pixels per 4 bytes, so its width must be even, got {width}"
+        raise FrameError(msg)
+    if enc in _BAYER and (width < 2 or height < 2):
+        msg = f"'{encoding}' needs at least 2x2 pixels to demosaic, got {width}x{height}"
+        raise FrameError(msg)
     if step < width * bpp:
         msg = f"step {step} is shorter than width {width} x {bpp} bytes per pixel for '{encoding}'"
         raise FrameError(msg)
@@ -137,6 +145,29 @@ def raw_to_rgb(
     if enc in ("bgr8", "bgra8", "8uc3"):
         return pix[:, :, 2::-1]
     return pix[:, :, :3]
+
+
+def _check_header_dims(buf: npt.NDArray[np.uint8], fmt: str, limits: FrameLimits) -> None:
+    """Reject an image whose header declares oversized dimensions *before* decoding it.
+
+    A few hundred bytes of PNG or JPEG can declare a 60000 x 60000 image; decoding it first
+    would allocate gigabytes on the robot. OpenCV has no header-only read for buffers, so
+    Pillow's lazy ``Image.open`` (which parses the header and stops) reads the size.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limits decide, just below
+            with Image.open(io.BytesIO(buf.tobytes())) as im:
+                width, height = im.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        msg = f"could not read the {buf.size}-byte '{fmt}' payload's header (corrupt or truncated image): {err}"
+        raise FrameError(msg) from err
+    except Image.DecompressionBombError as err:
+        msg = f"'{fmt}' payload declares an oversized image: {err}"
+        raise FrameError(msg) from err
+    _check_dims(width, height, limits)
 
 
 def compressed_to_rgb(
@@ -169,6 +200,7 @@ def compressed_to_rgb(
     if buf.size > limits.max_compressed_bytes:
         msg = f"compressed payload of {buf.size} bytes exceeds max_compressed_bytes {limits.max_compressed_bytes}"
         raise FrameError(msg)
+    _check_header_dims(buf, fmt, limits)
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if bgr is None:
         msg = f"could not decode {buf.size} bytes as '{fmt}' (corrupt or truncated image)"

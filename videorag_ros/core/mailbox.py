@@ -18,11 +18,16 @@ T = TypeVar("T")
 @dataclass(slots=True)
 class _Slot(Generic[T]):
     item: T
-    arrived: float
+    waiting_since: float  # when the slot last became non-empty (a replacement keeps it)
 
 
 class LatestWinsMailbox(Generic[T]):
-    """One slot per camera; ``take`` returns the camera whose frame waited longest."""
+    """One slot per camera; ``take`` serves the camera that has waited longest for service.
+
+    The wait counts from when a camera's slot became non-empty, not from its newest frame:
+    otherwise a camera whose frames keep replacing each other would always look freshest
+    and starve behind the others when the encoder is slower than the cameras.
+    """
 
     def __init__(self) -> None:
         """Create an empty mailbox."""
@@ -38,10 +43,13 @@ class LatestWinsMailbox(Generic[T]):
             True if an unprocessed frame was replaced (and counted as dropped).
         """
         with self._cond:
-            replaced = camera_id in self._slots
-            if replaced:
+            slot = self._slots.get(camera_id)
+            if slot is not None:
                 self.dropped[camera_id] += 1
-            self._slots[camera_id] = _Slot(item, time.monotonic())
+                slot.item = item
+            else:
+                self._slots[camera_id] = _Slot(item, time.monotonic())
+            replaced = slot is not None
             self._cond.notify()
             return replaced
 
@@ -56,7 +64,7 @@ class LatestWinsMailbox(Generic[T]):
                 self._cond.wait(left)
             if self._closed:
                 return None
-            cam = min(self._slots, key=lambda c: self._slots[c].arrived)
+            cam = min(self._slots, key=lambda c: self._slots[c].waiting_since)
             return cam, self._slots.pop(cam).item
 
     def close(self) -> None:

@@ -89,6 +89,7 @@ class EdgePipeline:
             ttl_s=config.index_ttl_s,
             thumbnail_budget_bytes=config.index_thumbnail_budget_bytes,
             recall_floor=config.index_recall_floor,
+            hnsw_budget_ms=config.index_hnsw_budget_ms,
         )
         self.stats = StageStats()
         self.counters = Counters()
@@ -150,7 +151,7 @@ class EdgePipeline:
         if result.vector is None:
             return
         t0 = time.perf_counter()
-        thumb = _thumbnail_jpeg(rgb) if rgb is not None and self.config.index_thumbnail_budget_bytes > 0 else None
+        thumb = thumbnail_jpeg(rgb) if rgb is not None and self.config.index_thumbnail_budget_bytes > 0 else None
         self.index.add(result.vector, Payload(result.camera_id, result.stamp_ns, result.frame_seq, result.decision.reason, thumb))
         self.stats.record("index_insert", (time.perf_counter() - t0) * 1e3)
 
@@ -158,7 +159,7 @@ class EdgePipeline:
 THUMBNAIL_WIDTH = 160
 
 
-def _thumbnail_jpeg(rgb: npt.NDArray[np.uint8], width: int = THUMBNAIL_WIDTH) -> bytes | None:
+def thumbnail_jpeg(rgb: npt.NDArray[np.uint8], width: int = THUMBNAIL_WIDTH) -> bytes | None:
     """A ``width``-pixel-wide JPEG of an RGB frame (never wider than the frame), or None if encoding fails."""
     import cv2
 

@@ -70,6 +70,26 @@ class Goals:
     negative: npt.NDArray[np.float32]
 
 
+MAX_PROMPT_CHARS = 1000
+
+
+def _check_prompt(trigger: str, prompt: str, encoder: Encoder) -> None:
+    """Refuse prompts that would silently become noise: empty, huge, or with no word the model knows."""
+    shown = prompt if len(prompt) <= 60 else prompt[:57] + "..."
+    if not prompt.strip():
+        msg = f"trigger '{trigger}': empty prompt {prompt!r}; remove it or write what the camera should see"
+        raise TriggerError(msg)
+    if len(prompt) > MAX_PROMPT_CHARS:
+        msg = f"trigger '{trigger}': prompt {shown!r} is {len(prompt)} characters; at most {MAX_PROMPT_CHARS} (the model reads only its first tokens)"
+        raise TriggerError(msg)
+    if encoder.knows_no_word_of(prompt):
+        msg = f"trigger '{trigger}': no word of prompt {shown!r} is known to model '{encoder.name}'; the trigger would score noise"
+        raise TriggerError(msg)
+    unknown = encoder.unknown_words(prompt)
+    if unknown:
+        log.warning("trigger '%s': prompt %r has words the model does not know: %s", trigger, shown, ", ".join(sorted(set(unknown))))
+
+
 def build_goals(cfg: TriggerConfig, encoder: Encoder) -> Goals:
     """Encode a trigger's prompts and reference images into goal vectors.
 
@@ -77,11 +97,9 @@ def build_goals(cfg: TriggerConfig, encoder: Encoder) -> Goals:
         TriggerError: A reference image cannot be read, or nothing could be encoded.
     """
     parts = []
+    for p in cfg.prompts + cfg.negative_prompts:
+        _check_prompt(cfg.name, p, encoder)
     if cfg.prompts:
-        for p in cfg.prompts + cfg.negative_prompts:
-            unknown = encoder.unknown_words(p)
-            if unknown:
-                log.warning("trigger '%s': prompt %r has words the model does not know: %s", cfg.name, p, ", ".join(unknown))
         parts.append(encoder.encode_texts(list(cfg.prompts)))
     images = []
     for path in cfg.reference_images:

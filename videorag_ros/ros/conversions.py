@@ -9,6 +9,7 @@ from builtin_interfaces.msg import Time
 
 from videorag.msg import SemanticTrigger
 from videorag_ros.core.frames import FrameLimits, RGBFrame, compressed_to_rgb, raw_to_rgb
+from videorag_ros.core.index import Moment, Payload
 from videorag_ros.core.triggers import TriggerEvent
 
 _STATES = {"ENTER": SemanticTrigger.ENTER, "HOLD": SemanticTrigger.HOLD, "EXIT": SemanticTrigger.EXIT}
@@ -65,3 +66,36 @@ def trigger_event_to_msg(ev: TriggerEvent, *, frame_id: str, latency_ms: float) 
     msg.frame_seq = int(ev.frame_seq)
     msg.actions = list(ev.actions)
     return msg
+
+
+def moment_to_msg(m: Moment, *, thumbnail: bool = True) -> Any:
+    """Core moment → videorag/Moment (with the best frame's JPEG thumbnail when one was kept)."""
+    from videorag.msg import Moment as MomentMsg
+
+    msg = MomentMsg()
+    msg.camera_id = m.camera_id
+    msg.start, msg.end, msg.best = ns_to_stamp(m.start_ns), ns_to_stamp(m.end_ns), ns_to_stamp(m.best_ns)
+    msg.best_frame_seq = int(m.best.frame_seq)
+    msg.score = float(m.score)
+    msg.frame_seqs = [int(s) for s in m.frame_seqs]
+    msg.hits = int(m.hits)
+    if thumbnail and m.best.thumbnail:
+        msg.thumbnail.header.stamp = msg.best
+        msg.thumbnail.format = "jpeg"
+        msg.thumbnail.data = m.best.thumbnail
+    return msg
+
+
+def msg_to_moment(msg: Any) -> Moment:
+    """videorag/Moment → core moment (the client side of ``~/query_moments``)."""
+    best = Payload(
+        camera_id=msg.camera_id,
+        stamp_ns=stamp_to_ns(msg.best),
+        frame_seq=int(msg.best_frame_seq),
+        reason="",
+        thumbnail=bytes(msg.thumbnail.data) if len(msg.thumbnail.data) else None,
+    )
+    return Moment(
+        camera_id=msg.camera_id, start_ns=stamp_to_ns(msg.start), end_ns=stamp_to_ns(msg.end), best_ns=best.stamp_ns,
+        score=float(msg.score), frame_seqs=tuple(int(s) for s in msg.frame_seqs), best=best, hits=int(msg.hits),
+    )  # fmt: skip

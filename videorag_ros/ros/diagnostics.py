@@ -2,41 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
+from videorag_ros.core.actions import Outputs
 from videorag_ros.core.config import EdgeConfig
 from videorag_ros.core.pipeline import EdgePipeline
+from videorag_ros.core.watchdog import CAMERA_SILENT, Fault, describe
 
-STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "overhead_excl_forward", "index_insert")
+STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "overhead_excl_forward", "index_insert", "query_encode", "query_search", "query_total")
 
 
 def _kv(key: str, value: object) -> KeyValue:
     return KeyValue(key=key, value=f"{value:.3f}" if isinstance(value, float) else str(value))
 
 
+def _consequence(fault: Fault) -> str:
+    return "e-stop engaged" if fault.stops else "policy 'warn': not stopping"
+
+
 def build_diagnostics(
     pipeline: EdgePipeline,
     dropped: Mapping[str, int],
-    silent: Mapping[str, float],
+    faults: Sequence[Fault],
     config: EdgeConfig,
     *,
-    stop_active: bool,
+    outputs: Outputs,
 ) -> DiagnosticArray:
-    """One status for the pipeline (stage p50/p95/p99, budget) and one per camera (counters).
+    """One status for the pipeline (stage p50/p95/p99, budget, watchdogs, outputs) and one per camera.
+
+    Any active watchdog fault is an ERROR, whatever its policy (the policy decides only whether it
+    stops the robot): encoder and worker faults on the pipeline status, silence on its camera's.
 
     Args:
         pipeline: The running pipeline.
         dropped: Frames replaced in the latest-wins slot, per camera.
-        silent: Cameras with no frame for longer than their timeout → seconds idle.
+        faults: The active watchdog faults.
         config: The node configuration.
-        stop_active: Whether the e-stop is engaged.
+        outputs: What the action adapters are publishing.
     """
     counters = pipeline.counters.snapshot()
     summary = pipeline.stats.summary(STAGES)
     over = sum(v for (_, name), v in counters.items() if name == "over_budget")
-    values = [_kv("encoder", pipeline.encoder.describe()), _kv("estop_active", stop_active), _kv("latency_budget_ms", config.latency_budget_ms), _kv("over_budget", over)]
+    values = [
+        _kv("encoder", pipeline.encoder.describe()),
+        _kv("estop_active", outputs.estop),
+        _kv("twist_mux_engaged", outputs.twist_mux),
+        _kv("collision_polygon_engaged", outputs.collision),
+        _kv("speed_limit", "none" if outputs.speed_limit is None else outputs.speed_limit),
+        _kv("stop_causes", "; ".join(outputs.causes) or "none"),
+        _kv("watchdog.faults", "; ".join(describe(f) for f in faults) or "none"),
+        _kv("watchdog.encoder_faults", counters.get(("watchdog", "encoder_faults"), 0)),
+        _kv("watchdog.worker_faults", counters.get(("watchdog", "worker_faults"), 0)),
+        _kv("latency_budget_ms", config.latency_budget_ms),
+        _kv("over_budget", over),
+    ]
     for stage, s in summary.items():
         values += [_kv(f"{stage}.p50_ms", s["p50"]), _kv(f"{stage}.p95_ms", s["p95"]), _kv(f"{stage}.p99_ms", s["p99"]), _kv(f"{stage}.n", int(s["n"]))]
     ix = pipeline.index.stats()
@@ -48,6 +69,11 @@ def build_diagnostics(
         _kv("index.mean_recall", "n/a" if ix.mean_recall is None else f"{ix.mean_recall:.3f}"),
         _kv("index.recall_samples", ix.recall_samples),
         _kv("index.compactions", ix.compactions),
+        _kv("index.segments", ix.segments),
+        _kv("index.effective_ef", ix.effective_ef),
+        _kv("index.global_mode", ix.global_mode),
+        _kv("index.mode_reason", ix.mode_reason or "-"),
+        _kv("index.recall_floor_misses", ix.recall_floor_misses),
         _kv("index.graph_ready", ix.graph_ready),
         _kv("index.evicted_ttl", ix.evicted_ttl),
         _kv("index.evicted_capacity", ix.evicted_capacity),
@@ -55,17 +81,25 @@ def build_diagnostics(
         _kv("index.snapshot_saves", counters.get(("index", "snapshot_saves"), 0)),
         _kv("index.snapshot_failures", counters.get(("index", "snapshot_failures"), 0)),
         _kv("index.snapshot_load_failures", counters.get(("index", "snapshot_load_failures"), 0)),
+        _kv("query.requests", counters.get(("query", "requests"), 0)),
+        _kv("query.rejected", counters.get(("query", "rejected"), 0)),
+        _kv("query.internal_errors", counters.get(("query", "internal_errors"), 0)),
     ]
     p99 = summary.get("glass_to_decision", {}).get("p99", 0.0)
     level, message = DiagnosticStatus.OK, "ok"
-    if p99 > config.latency_budget_ms:
+    node_faults = [f for f in faults if f.kind != CAMERA_SILENT]
+    if node_faults:
+        level, message = DiagnosticStatus.ERROR, "; ".join(f"{describe(f)} ({_consequence(f)})" for f in node_faults)
+    elif p99 > config.latency_budget_ms:
         level, message = DiagnosticStatus.WARN, f"glass-to-decision p99 {p99:.1f} ms over budget {config.latency_budget_ms:.0f} ms"
     statuses = [DiagnosticStatus(level=level, name="videorag: pipeline", message=message, hardware_id="videorag", values=values)]
+    silence = {f.key.split(":", 1)[1]: f for f in faults if f.kind == CAMERA_SILENT}
     for cam in config.cameras:
         names = sorted({n for (c, n) in counters if c == cam.id})
         cam_values = [_kv(n, counters[(cam.id, n)]) for n in names] + [_kv("dropped", dropped.get(cam.id, 0))]
-        if cam.id in silent:
-            cam_level, cam_msg = DiagnosticStatus.WARN, f"no frames for {silent[cam.id]:.1f} s (timeout {cam.timeout_s} s)"
+        silent = silence.get(cam.id)
+        if silent is not None:
+            cam_level, cam_msg = DiagnosticStatus.ERROR, f"{silent.reason} ({_consequence(silent)})"
         elif counters.get((cam.id, "rejected_input"), 0):
             cam_level, cam_msg = DiagnosticStatus.WARN, f"{counters[(cam.id, 'rejected_input')]} malformed frames rejected"
         else:

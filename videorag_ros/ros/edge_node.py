@@ -1,8 +1,16 @@
 """The edge node: camera topics → gate → embed → triggers → e-stop, SemanticTrigger, diagnostics.
 
-Threads: the executor runs subscriptions (which only park the message in a latest-wins
-slot) and timers (heartbeats, diagnostics); one worker thread converts, gates, embeds,
-decides and publishes. Nothing on the worker waits for the executor.
+Threads: a three-thread executor with three callback groups. Subscriptions (which only park the
+message in a latest-wins slot), diagnostics and snapshots share the default group; the safety
+timers (watchdogs, e-stop and adapter heartbeats) have their own, so nothing on the frame side
+delays a stop; the ``~/query_moments`` service has its own, so a query (text encoder + index
+search) never delays a frame or a heartbeat. One worker thread converts, gates, embeds, decides
+and publishes. Nothing on the worker waits for the executor.
+
+Fail-safe: watchdogs (core/watchdog.py) watch each camera's silence, the encoder (errors and a
+deadline checked while a frame runs) and the worker thread (death, stalls); a fault with policy
+``stop`` engages the e-stop until it clears. The heartbeats keep flowing, so a consumer's own
+timeout notices if the node itself dies.
 """
 
 from __future__ import annotations
@@ -14,19 +22,24 @@ import time
 from typing import Any
 
 import rclpy
-from geometry_msgs.msg import Twist
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
-from std_msgs.msg import Bool
 
 from videorag.msg import SemanticTrigger
+from videorag.srv import QueryMoments
+from videorag_ros.core.actions import ESTOP, LOG, ActionRouter
 from videorag_ros.core.config import NODE_NAME, CameraConfig, EdgeConfig, build_edge_config
 from videorag_ros.core.errors import FrameError, VideoragError
 from videorag_ros.core.mailbox import LatestWinsMailbox
 from videorag_ros.core.models.encoder import load_encoder
 from videorag_ros.core.pipeline import EdgePipeline, FrameResult
+from videorag_ros.core.query import DEFAULT_K, MomentQuery, answer_query
+from videorag_ros.core.watchdog import CAMERA_SILENT, Watchdog, describe
 from videorag_ros.ros import qos
-from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, stamp_to_ns, trigger_event_to_msg
+from videorag_ros.ros.actions import ActionAdapters
+from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, stamp_to_ns, trigger_event_to_msg
 from videorag_ros.ros.diagnostics import build_diagnostics
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
@@ -56,26 +69,26 @@ class EdgeNode(Node):
             self._load_snapshot(cfg.index_snapshot_path)
         self._mailbox: LatestWinsMailbox[tuple[Any, int, int]] = LatestWinsMailbox()
         self._seq = {c.id: 0 for c in cfg.cameras}
-        self._last_rx_ns: dict[str, int | None] = {c.id: None for c in cfg.cameras}
-        self._started_ns = time.time_ns()
-        self._stop_active = False
-        self._pub_lock = threading.Lock()
 
+        self._running = False  # until the worker starts: the watchdog timer judges nothing before
+        safety = MutuallyExclusiveCallbackGroup()  # stops and heartbeats never wait behind frame callbacks
+        self.watchdog = Watchdog(cfg.watchdog, cfg.cameras, now_ns=time.monotonic_ns())
+        self._watchdog_lock = threading.Lock()
+        self._worker_error: str | None = None
+        router = ActionRouter(cfg.triggers, twist_mux=cfg.cmd_vel_rate_hz > 0, collision=bool(cfg.adapters.collision_topic))
+        self.actions = ActionAdapters(self, cfg, router, callback_group=safety)
+        self.get_logger().info(f"outputs: {self.actions.describe()}")
         self._trigger_pub = self.create_publisher(SemanticTrigger, "~/triggers", qos.EVENTS)
-        self._estop_pub = self.create_publisher(Bool, cfg.estop_topic, qos.LATCHED_SAFETY)
-        self._twist_pub = self.create_publisher(Twist, cfg.cmd_vel_topic, qos.COMMAND) if cfg.cmd_vel_rate_hz > 0 else None
         self._diag_pub = self.create_publisher(_diag_type(), "/diagnostics", 10)
         for cam in cfg.cameras:
             self._subscribe(cam)
-        self._publish_estop()
-        self.create_timer(1.0 / cfg.estop_heartbeat_hz, self._publish_estop)
-        if self._twist_pub is not None:
-            self.create_timer(1.0 / cfg.cmd_vel_rate_hz, self._publish_zero_twist_if_stopped)
+        self.create_timer(cfg.watchdog.period_s, self._check_watchdogs, callback_group=safety)
         self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
+        self.create_service(QueryMoments, "~/query_moments", self._on_query, callback_group=MutuallyExclusiveCallbackGroup())
         if cfg.index_snapshot_path and cfg.index_snapshot_period_s > 0:
             self.create_timer(cfg.index_snapshot_period_s, self._save_snapshot_in_background)
         self._running = True
-        self._worker = threading.Thread(target=self._work, name="videorag-worker", daemon=True)
+        self._worker = threading.Thread(target=self._run_worker, name="videorag-worker", daemon=True)
         self._worker.start()
 
     # --- input ---------------------------------------------------------------------------
@@ -84,16 +97,26 @@ class EdgeNode(Node):
 
         def on_frame(msg: Any, cam_id: str = cam.id) -> None:
             rx = time.time_ns()
-            self._last_rx_ns[cam_id] = rx
+            self.watchdog.frame_received(cam_id, time.monotonic_ns())
             self._seq[cam_id] += 1
             self.pipeline.counters.add(cam_id, "received")
             self._mailbox.put(cam_id, (msg, rx, self._seq[cam_id]))
 
-        self.create_subscription(msg_type, cam.topic, on_frame, qos.CAMERA)
+        self.create_subscription(msg_type, cam.topic, on_frame, qos.CAMERA_SUBSCRIPTION)
         self.get_logger().info(f"camera '{cam.id}': {msg_type.__name__} on {self.resolve_topic_name(cam.topic)}")
+
+    def _run_worker(self) -> None:
+        """The worker thread: if it ever ends by an exception, record why and engage the watchdog at once."""
+        try:
+            self._work()
+        except BaseException as err:  # the thread is dying: say why, and let the watchdog act now
+            self._worker_error = _describe_error(err)
+            self.get_logger().fatal(f"frame worker died: {self._worker_error}")
+            self._check_watchdogs(worker_alive=False)
 
     def _work(self) -> None:
         while self._running:
+            self.watchdog.worker_tick(time.monotonic_ns())
             item = self._mailbox.take(timeout_s=0.2)
             if item is None:
                 continue
@@ -121,7 +144,14 @@ class EdgeNode(Node):
         else:
             rgb = image_to_rgb(msg, self.config.limits)
         stats.record("convert", (time.perf_counter() - t0) * 1e3)
-        result = self.pipeline.process(cam_id, rgb, stamp_ns, seq)
+        self.watchdog.inference_started(cam_id, seq, time.monotonic_ns())
+        try:
+            result = self.pipeline.process(cam_id, rgb, stamp_ns, seq)
+        except Exception as err:
+            self.watchdog.inference_finished(time.monotonic_ns(), error=_describe_error(err))
+            self._check_watchdogs()
+            raise
+        self.watchdog.inference_finished(time.monotonic_ns(), encoded=result.vector is not None)
         if result.vector is not None:
             self._publish_decision(result, msg.header.frame_id)
             now = time.time_ns()
@@ -131,7 +161,45 @@ class EdgeNode(Node):
             # From our callback to the published decision, minus the encoder's forward pass:
             # what this package adds around the model (DDS transport is the 'receive' stage).
             stats.record("overhead_excl_forward", (now - rx_ns) * 1e-6 - result.stage_ms["embed"])
+        self._check_watchdogs()  # a late frame raises, a good one may clear: after the decision is out
         self.pipeline.remember(result, rgb)
+
+    # --- queries (service thread, off the trigger path) --------------------------------------
+    def _on_query(self, request: Any, response: Any) -> Any:
+        """``~/query_moments``: encode the text (or image), search the memory, return moments."""
+        t0 = time.perf_counter()
+        counters, stats = self.pipeline.counters, self.pipeline.stats
+        counters.add("query", "requests")
+        try:
+            image = None
+            if not request.text.strip() and len(request.image.data):
+                image = compressed_to_rgb_msg(request.image, self.config.limits)
+            since, until = stamp_to_ns(request.since), stamp_to_ns(request.until)
+            query = MomentQuery(
+                text=request.text, image=image, since_ns=since or None, until_ns=until or None,
+                cameras=tuple(request.camera_ids), k=int(request.k) or DEFAULT_K, context_s=float(request.context_s),
+            )  # fmt: skip
+            answer = answer_query(self.pipeline.index, self.pipeline.encoder, query, known_cameras=self._known_cameras())
+        except VideoragError as err:
+            counters.add("query", "rejected")
+            response.success, response.message = False, str(err)
+            self.get_logger().warning(f"query rejected: {err}", throttle_duration_sec=2.0)
+            return response
+        except Exception as err:  # a query must never take the node down
+            counters.add("query", "internal_errors")
+            response.success, response.message = False, f"internal error: {type(err).__name__}: {err}"
+            self.get_logger().error(f"query failed: {type(err).__name__}: {err}", throttle_duration_sec=2.0)
+            return response
+        response.success, response.message = True, answer.summary()
+        response.moments = [moment_to_msg(m, thumbnail=not request.no_thumbnails) for m in answer.moments]
+        stats.record("query_encode", answer.encode_ms)
+        stats.record("query_search", answer.search_ms)
+        stats.record("query_total", (time.perf_counter() - t0) * 1e3)
+        return response
+
+    def _known_cameras(self) -> set[str]:
+        """Configured cameras plus those a reloaded snapshot remembers."""
+        return {c.id for c in self.config.cameras} | set(self.pipeline.index.camera_ids())
 
     # --- memory snapshots -----------------------------------------------------------------
     def _load_snapshot(self, path: str) -> None:
@@ -172,51 +240,57 @@ class EdgeNode(Node):
 
     # --- output --------------------------------------------------------------------------
     def _publish_decision(self, result: FrameResult, frame_id: str) -> None:
-        stop = "estop" in self.pipeline.triggers.active_actions()
-        changed = stop != self._stop_active
         t0 = time.perf_counter()
-        if changed:
-            self._stop_active = stop
-            self._publish_estop()  # the action first: it is what the robot acts on
-            self._publish_zero_twist_if_stopped()
+        before, after = self.actions.on_events(result.events) if result.events else (self.actions.state, self.actions.state)
         for ev in result.events:
             latency_ms = (time.time_ns() - ev.stamp_ns) * 1e-6
             self._trigger_pub.publish(trigger_event_to_msg(ev, frame_id=frame_id, latency_ms=latency_ms))
             self.pipeline.stats.record("glass_to_action", latency_ms)
         if result.events:
             self.pipeline.stats.record("publish", (time.perf_counter() - t0) * 1e3)
-        if changed:  # logged after publishing, so logging can never delay or block the stop
-            for ev in result.events:
-                if ev.state != "HOLD" and "estop" in ev.actions:
-                    text = f"'{ev.trigger}' on camera '{ev.camera_id}' score {ev.score:.3f} frame stamp {ev.stamp_ns / 1e9:.3f}"
-                    if stop:
-                        self.get_logger().warning(f"e-stop ENGAGED by {text}")
-                    else:
-                        self.get_logger().info(f"e-stop released: {text}")
+        # Logged after publishing, so logging can never delay or block the stop.
+        for ev in result.events:
+            if ev.state == "HOLD":
+                continue
+            text = f"'{ev.trigger}' on camera '{ev.camera_id}' score {ev.score:.3f} frame stamp {ev.stamp_ns / 1e9:.3f}"
+            if ESTOP in ev.actions and after.estop != before.estop:
+                if after.estop:
+                    self.get_logger().warning(f"e-stop ENGAGED by {text}")
+                else:
+                    self.get_logger().info(f"e-stop released: {text}")
+            elif LOG in ev.actions:
+                self.get_logger().info(f"trigger {ev.state} {text}")
 
-    def _publish_estop(self) -> None:
-        with self._pub_lock:
-            self._estop_pub.publish(Bool(data=self._stop_active))
-
-    def _publish_zero_twist_if_stopped(self) -> None:
-        if self._stop_active and self._twist_pub is not None:
-            with self._pub_lock:
-                self._twist_pub.publish(Twist())
+    def _check_watchdogs(self, *, worker_alive: bool | None = None) -> None:
+        """Evaluate the watchdogs (timer, and the worker after each frame); apply and log what changed."""
+        if not self._running:
+            return
+        with self._watchdog_lock:
+            alive = self._worker.is_alive() if worker_alive is None else worker_alive
+            transitions = self.watchdog.evaluate(time.monotonic_ns(), worker_alive=alive, worker_error=self._worker_error)
+            if not transitions:
+                return
+            before, after = self.actions.on_watchdog(self.watchdog.stop_reasons())
+        log = self.get_logger()
+        for tr in transitions:  # each fault is logged once when raised and once when cleared
+            f = tr.fault
+            if tr.raised:
+                who = f.key.split(":", 1)[1] if f.kind == CAMERA_SILENT else "watchdog"
+                self.pipeline.counters.add(who, "silent_periods" if f.kind == CAMERA_SILENT else f"{f.kind}_faults")
+                if f.stops:
+                    log.error(f"watchdog: {describe(f)}; stopping until it clears (policy 'stop')")
+                else:
+                    log.warning(f"watchdog: {describe(f)}; not stopping (policy 'warn')")
+            else:
+                log.info(f"watchdog cleared: {f.kind} ({f.key}) after {(time.monotonic_ns() - f.since_ns) * 1e-9:.1f} s")
+        if after.estop != before.estop:
+            if after.estop:
+                log.warning(f"e-stop ENGAGED by watchdog: {'; '.join(after.causes)}")
+            else:
+                log.info("e-stop released: watchdog faults cleared")
 
     def _publish_diagnostics(self) -> None:
-        now = time.time_ns()
-        silent = {}
-        for cam in self.config.cameras:
-            last = self._last_rx_ns[cam.id]
-            idle_s = (now - (last if last is not None else self._started_ns)) * 1e-9
-            if idle_s > cam.timeout_s:
-                silent[cam.id] = idle_s
-                self.pipeline.counters.add(cam.id, "silent_periods")
-                self.get_logger().warning(
-                    f"camera '{cam.id}': no frames for {idle_s:.1f} s on {self.resolve_topic_name(cam.topic)}",
-                    throttle_duration_sec=5.0,
-                )
-        msg = build_diagnostics(self.pipeline, self._mailbox.dropped, silent, self.config, stop_active=self._stop_active)
+        msg = build_diagnostics(self.pipeline, self._mailbox.dropped, self.watchdog.active(), self.config, outputs=self.actions.state)
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
 
@@ -233,6 +307,11 @@ class EdgeNode(Node):
         super().destroy_node()
 
 
+def _describe_error(err: BaseException) -> str:
+    """``"EncoderError: forward pass failed ..."``, or just the type when it has no message."""
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
 def _diag_type() -> Any:
     from diagnostic_msgs.msg import DiagnosticArray
 
@@ -244,17 +323,20 @@ def main(args: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO)
     rclpy.init(args=args)
     node = None
+    executor = MultiThreadedExecutor(num_threads=3)  # frames + diagnostics, safety timers, queries
     try:
         node = EdgeNode()
-        rclpy.spin(node)
+        executor.add_node(node)
+        executor.spin()
     except VideoragError as err:
         logging.getLogger("videorag").fatal("cannot start: %s", err)
         return 1
     except KeyboardInterrupt:
         pass
-    except rclpy.executors.ExternalShutdownException:
+    except ExternalShutdownException:
         pass
     finally:
+        executor.shutdown()
         if node is not None:
             node.destroy_node()
         if rclpy.ok():

@@ -19,6 +19,17 @@ CAMERA = QoSProfile(
     durability=qos_profile_sensor_data.durability,
 )
 
+# The edge node's camera subscriptions: a few frames of reader history, drained at once into
+# the latest-wins slot. With depth 1, a frame that arrives while the executor is busy
+# overwrites the previous one inside DDS, lost without a trace; with a little history the
+# callback sees it and the slot counts it as dropped. Decisions still use the newest frame.
+CAMERA_SUBSCRIPTION = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=4,
+    reliability=qos_profile_sensor_data.reliability,
+    durability=qos_profile_sensor_data.durability,
+)
+
 # Safety outputs (e-stop state): reliable, and a late joiner gets the current state.
 LATCHED_SAFETY = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,

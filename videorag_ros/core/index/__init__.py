@@ -3,13 +3,13 @@
 A ring of frame embeddings over hnswlib with capacity and TTL eviction, a payload store per
 entry (camera, stamp, frame seq, gate reason, optional JPEG thumbnail within a byte budget),
 a query planner that answers time-window and camera filters by the cheaper of an exact numpy
-scan and HNSW, hit-to-moment expansion, recall-driven background rebuilds, and atomic,
-checksummed snapshots. See docs/index.md.
+scan and HNSW (per graph segment), hit-to-moment expansion, a recall controller (beam width,
+exact fallback, background rebuilds), and atomic, checksummed snapshots. See docs/index.md.
 """
 
 from __future__ import annotations
 
-from videorag_ros.core.index.health import RecallTracker, compaction_reason, recall_at_k
+from videorag_ros.core.index.health import EfController, RecallTracker, compaction_reason, ef_ladder, recall_at_k
 from videorag_ros.core.index.moments import build_moments, merge_spans
 from videorag_ros.core.index.planner import CostModel, Plan, plan_query, top_k
 from videorag_ros.core.index.snapshot import FORMAT_VERSION, SnapshotData, prev_path, read_snapshot, write_snapshot
@@ -19,6 +19,7 @@ from videorag_ros.core.index.types import Hit, IndexStats, Moment, Payload
 __all__ = [
     "FORMAT_VERSION",
     "CostModel",
+    "EfController",
     "Hit",
     "IndexStats",
     "Moment",
@@ -29,6 +30,7 @@ __all__ = [
     "TemporalIndex",
     "build_moments",
     "compaction_reason",
+    "ef_ladder",
     "merge_spans",
     "plan_query",
     "prev_path",

@@ -1,11 +1,12 @@
-"""Index health: sampled recall against exact search, deleted share, and when to compact.
+"""Index health: sampled recall against exact search, deleted share, when to compact, which beam.
 
-A ring over hnswlib replaces deleted graph nodes in place. Every replacement repairs the
-neighbours' links locally, and after many turnovers the graph can drift from what a fresh
-build would give: recall drops while size stays bounded. The index samples a share of its
-HNSW queries, answers them a second time exactly (off the caller's thread) and keeps the
-recall of the last few samples here. When their mean falls under the floor, or too many
-graph slots are deleted (TTL eviction without new frames), it rebuilds the graph.
+The index samples a share of its queries, answers them a second time exactly (off the caller's
+thread) and compares with the HNSW answer at a ladder of beam widths (``ef``). ``RecallTracker``
+keeps the recall of the last few samples at one beam; ``EfController`` keeps one per beam and
+picks the smallest beam whose sampled recall reaches the floor, or says that none within the
+latency budget does (the index then answers exactly). ``compaction_reason`` says when the graph
+should be rebuilt: sampled recall at the configured beam under the floor, or too many deleted
+slots (TTL eviction without new frames).
 """
 
 from __future__ import annotations
@@ -93,3 +94,72 @@ def compaction_reason(
     if deleted_share > max_deleted_share:
         return f"deleted share {deleted_share:.2f} is above {max_deleted_share:.2f}"
     return None
+
+
+def ef_ladder(base: int, cap: int) -> list[int]:
+    """Beam widths to sample: ``base, 2 base, 4 base, ...`` up to ``cap`` (always holds ``base``)."""
+    out = [max(1, base)]
+    while out[-1] * 2 <= cap:
+        out.append(out[-1] * 2)
+    return out
+
+
+class EfController:
+    """Sampled recall@k per HNSW beam width; picks the smallest beam that reaches the floor (thread-safe)."""
+
+    def __init__(self, *, window: int = 32, margin: float = 0.02) -> None:
+        """Create an empty controller.
+
+        Args:
+            window: Samples kept per beam width.
+            margin: Extra recall a smaller beam needs before the controller steps down to it
+                (hysteresis, so it does not flap between two beams).
+        """
+        self._window, self.margin = window, margin
+        self._trackers: dict[int, RecallTracker] = {}
+        self._lock = threading.Lock()
+
+    def add(self, ef: int, recall: float) -> None:
+        """Record one sample of recall at beam ``ef``."""
+        with self._lock:
+            tr = self._trackers.get(ef)
+            if tr is None:
+                tr = self._trackers[ef] = RecallTracker(window=self._window)
+        tr.add(recall)
+
+    def clear(self) -> None:
+        """Forget every sample (the graph changed)."""
+        with self._lock:
+            self._trackers.clear()
+
+    def stat(self, ef: int) -> tuple[float | None, int]:
+        """Mean recall and sample count at beam ``ef``."""
+        with self._lock:
+            tr = self._trackers.get(ef)
+        return (None, 0) if tr is None else (tr.mean, len(tr))
+
+    def choose(self, ladder: list[int], *, floor: float, min_samples: int, current: int) -> int | None:
+        """The beam to use from now on.
+
+        Args:
+            ladder: Candidate beams, ascending (the largest is the most the latency budget allows).
+            floor: Recall wanted.
+            min_samples: Samples a beam needs before its mean counts.
+            current: The beam in use (for the step-down hysteresis).
+
+        Returns:
+            The smallest ladder beam whose mean recall reaches ``floor``; ``0`` when the largest
+            beam has enough samples and misses the floor (no beam within the budget is good
+            enough: answer exactly); ``None`` while there is not enough evidence either way.
+        """
+        good: list[int] = []
+        for ef in ladder:
+            mean, n = self.stat(ef)
+            if mean is not None and n >= min_samples and mean >= floor and (ef >= current or mean >= min(1.0, floor + self.margin)):
+                good.append(ef)
+        if good:
+            return min(good)
+        mean, n = self.stat(ladder[-1])
+        if mean is not None and n >= min_samples and mean < floor:
+            return 0
+        return None

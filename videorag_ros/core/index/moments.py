@@ -5,7 +5,9 @@ Pure functions: the neighbour lookup is passed in, so these are tested without a
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from videorag_ros.core.index.types import Hit, Moment
 
@@ -13,35 +15,67 @@ from videorag_ros.core.index.types import Hit, Moment
 NeighbourLookup = Callable[[str, int, int], Sequence[tuple[int, int]]]
 
 
-def merge_spans(hits: Sequence[Hit], context_ns: int) -> list[tuple[str, int, int, list[Hit]]]:
-    """Group hits per camera into disjoint spans ``[stamp - context, stamp + context]``, merged when they overlap.
+# A merged moment never grows past this many context half-widths: on a clip where every frame
+# matches (a person in view for minutes) overlapping windows would otherwise chain into one
+# moment the length of the memory, which answers "when?" with "always".
+MAX_SPAN_CONTEXTS = 4
+
+
+@dataclass
+class _Span:
+    lo: int
+    hi: int
+    hits: list[Hit]
+
+
+def merge_spans(hits: Sequence[Hit], context_ns: int, *, max_span_ns: int | None = None) -> list[tuple[str, int, int, list[Hit]]]:
+    """Group hits per camera into disjoint spans grown around the best hits.
+
+    Hits are taken best score first. Each hit's window ``[stamp - context, stamp + context]``
+    merges with the spans it overlaps or touches on the same camera, as long as the merged
+    span stays within ``max_span_ns``. When it would not, a hit inside a span just joins it,
+    and a hit outside starts its own span, clipped so that spans never overlap.
 
     Args:
         hits: Search hits (any order).
-        context_ns: Half-width of each hit's span; 0 keeps one span per distinct stamp.
+        context_ns: Half-width of each hit's window; 0 keeps one span per distinct stamp.
+        max_span_ns: Longest merged span (default ``MAX_SPAN_CONTEXTS * context_ns``).
 
     Returns:
-        ``(camera_id, lo_ns, hi_ns, hits)`` per merged span; spans touching or overlapping
-        on the same camera are one span.
+        ``(camera_id, lo_ns, hi_ns, hits)`` per span, ordered by camera then time.
     """
-    by_cam: dict[str, list[Hit]] = {}
-    for h in hits:
-        by_cam.setdefault(h.payload.camera_id, []).append(h)
-    spans: list[tuple[str, int, int, list[Hit]]] = []
-    for cam, cam_hits in by_cam.items():
-        cam_hits.sort(key=lambda h: h.payload.stamp_ns)
-        cur: tuple[int, int, list[Hit]] | None = None
-        for h in cam_hits:
-            lo, hi = h.payload.stamp_ns - context_ns, h.payload.stamp_ns + context_ns
-            if cur is not None and lo <= cur[1]:
-                cur = (cur[0], max(cur[1], hi), [*cur[2], h])
+    limit = MAX_SPAN_CONTEXTS * context_ns if max_span_ns is None else max_span_ns
+    by_cam: dict[str, list[_Span]] = {}  # per camera: disjoint spans sorted by time
+    for h in sorted(hits, key=lambda h: (-h.score, h.payload.stamp_ns)):
+        t = h.payload.stamp_ns
+        spans = by_cam.setdefault(h.payload.camera_id, [])
+        lo, hi = t - context_ns, t + context_ns
+        # Spans are disjoint and sorted, so the ones touching [lo, hi] are a contiguous run
+        # ending just before the first span that starts after hi.
+        end = bisect.bisect_right(spans, hi, key=lambda sp: sp.lo)
+        start = end
+        while start > 0 and spans[start - 1].hi >= lo:
+            start -= 1
+        near = spans[start:end]
+        if near and max(hi, near[-1].hi) - min(lo, near[0].lo) <= limit:
+            merged = near[0]
+            merged.lo, merged.hi = min(lo, merged.lo), max(hi, near[-1].hi)
+            for sp in near[1:]:
+                merged.hits += sp.hits
+            merged.hits.append(h)
+            del spans[start + 1 : end]
+            continue
+        home = next((sp for sp in near if sp.lo <= t <= sp.hi), None)
+        if home is not None:
+            home.hits.append(h)
+            continue
+        for sp in near:  # too long to merge: stay clear of the neighbours
+            if sp.hi < t:
+                lo = max(lo, sp.hi + 1)
             else:
-                if cur is not None:
-                    spans.append((cam, *cur))
-                cur = (lo, hi, [h])
-        if cur is not None:
-            spans.append((cam, *cur))
-    return spans
+                hi = min(hi, sp.lo - 1)
+        spans.insert(bisect.bisect_right(spans, lo, key=lambda sp: sp.lo), _Span(lo, hi, [h]))
+    return [(cam, sp.lo, sp.hi, sp.hits) for cam in sorted(by_cam) for sp in by_cam[cam]]
 
 
 def build_moments(hits: Sequence[Hit], context_ns: int, neighbours: NeighbourLookup, k: int) -> list[Moment]:

@@ -60,7 +60,15 @@ class Moment:
 
 @dataclass(frozen=True, slots=True)
 class IndexStats:
-    """A consistent snapshot of the index's size, health and counters (for diagnostics)."""
+    """A consistent snapshot of the index's size, health and counters (for diagnostics).
+
+    ``last_recall``/``mean_recall`` are sampled recall@10 of HNSW at the configured
+    ``ef_search`` (the graph's health). ``effective_ef`` is the beam the planner uses now (raised
+    by the recall controller when the configured one misses ``recall_floor``), and
+    ``effective_recall`` its sampled recall. ``global_mode`` is ``"exact"`` when no beam within
+    the latency budget reaches the floor and queries are answered by exact scans
+    (``mode_reason`` says why), else ``"hnsw"``. ``segments`` counts the graph segments.
+    """
 
     live: int
     capacity: int
@@ -80,3 +88,9 @@ class IndexStats:
     recall_samples: int
     compactions: int
     compacting: bool
+    segments: int = 0
+    effective_ef: int = 0
+    effective_recall: float | None = None
+    global_mode: str = "hnsw"
+    mode_reason: str = ""
+    recall_floor_misses: int = 0

@@ -8,6 +8,7 @@ forward-pass times separately so the pipeline can account for both.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -129,6 +130,12 @@ class Encoder:
         if self._tokenizer is None:
             return []
         return list(self._tokenizer.unknown_words(text))
+
+    def knows_no_word_of(self, text: str) -> bool:
+        """True when ``text`` has words and the tokenizer knows none of them (its embedding would be noise)."""
+        unknown = set(self.unknown_words(text))
+        words = set(re.findall(r"[a-z0-9]+", text.lower()))
+        return bool(unknown) and words <= unknown
 
     def _check_dim(self, y: npt.NDArray[np.float32]) -> None:
         if y.ndim != 2 or y.shape[1] != self.dim:

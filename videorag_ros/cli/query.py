@@ -1,0 +1,196 @@
+"""``videorag query "text"``: ask the robot's memory for moments.
+
+Against a running edge node through its ``~/query_moments`` service (default), or against a
+memory snapshot file with ``--index PATH`` (no ROS needed). Prints a table of moments (best
+first); ``--json`` adds one JSON line for scripts; ``--sheet out.png`` draws a contact sheet.
+
+Times (``--since``/``--until``): ``--since=-5m`` (before now), seconds (``12.5``), a clock
+time (``14:02:11``) or ISO 8601; ``--last 5m`` is ``--since=-5m``. "Now" is the wall clock
+for a node, and the newest remembered frame for a snapshot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from videorag_ros.core.errors import VideoragError
+from videorag_ros.core.index import Moment
+from videorag_ros.core.query import DEFAULT_K, MomentQuery, QueryAnswer
+from videorag_ros.core.timefmt import format_stamp, parse_time
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="videorag query", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("text", nargs="?", default="", help='what to look for, e.g. "a person near the pallet"')
+    p.add_argument("--image", type=Path, help="query with an image instead of a text (find frames that look like it)")
+    p.add_argument("--last", metavar="DURATION", help="only the last DURATION of the memory: 30s, 5m, 1h (same as --since=-5m)")
+    p.add_argument("--since", help="only moments at or after this time (a relative time needs '=': --since=-5m)")
+    p.add_argument("--until", help="only moments at or before this time")
+    p.add_argument("--camera", action="append", default=[], help="only this camera id (repeatable)")
+    p.add_argument("--k", type=int, default=DEFAULT_K, help=f"moments wanted (default {DEFAULT_K})")
+    p.add_argument("--context", type=float, default=2.0, help="seconds of context around each hit; overlapping moments merge (default 2)")
+    src = p.add_argument_group("memory")
+    src.add_argument("--index", type=Path, help="query this snapshot file instead of a running node")
+    src.add_argument("--node", default="/videorag_edge", help="edge node to ask (default /videorag_edge)")
+    src.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the service (default 10)")
+    src.add_argument("--model", help="with --index: the model that built the memory (default: the parameter file's)")
+    src.add_argument("--params", type=Path, help="with --index: parameter file naming the model (default: shipped config/edge.yaml)")
+    out = p.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+    out.add_argument("--sheet", type=Path, help="write a contact sheet PNG of the moments")
+    out.add_argument("--no-thumbnails", action="store_true", help="ask the node to leave thumbnails out")
+    return p
+
+
+def _read_image(path: Path) -> Any:
+    import cv2
+
+    from videorag_ros.core.frames import bgr_to_rgb
+    from videorag_ros.core.query import QueryError
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        msg = f"cannot read query image '{path}' (missing, or not an image OpenCV decodes)"
+        raise QueryError(msg)
+    return bgr_to_rgb(bgr)
+
+
+def _build_query(args: argparse.Namespace, now_ns: int) -> MomentQuery:
+    return MomentQuery(
+        text=args.text,
+        image=_read_image(args.image) if args.image else None,
+        since_ns=parse_time(args.since or f"-{args.last}", now_ns=now_ns) if args.since or args.last else None,
+        until_ns=parse_time(args.until, now_ns=now_ns) if args.until else None,
+        cameras=tuple(args.camera),
+        k=args.k,
+        context_s=args.context,
+    )
+
+
+def query_snapshot(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
+    """Load the snapshot (exact search only: no graph for one query) and answer."""
+    from videorag_ros.cli.edge import default_params
+    from videorag_ros.core.config import build_edge_config, load_params_file
+    from videorag_ros.core.index import TemporalIndex, read_snapshot
+    from videorag_ros.core.models.encoder import load_encoder
+    from videorag_ros.core.query import answer_query
+
+    data = read_snapshot(args.index)
+    model = args.model or build_edge_config(load_params_file(args.params or default_params())).model
+    encoder = load_encoder(model, backend="cpu")
+    thumbs = sum(len(t) for t in data.thumbnails if t)
+    with TemporalIndex(dim=data.dim, capacity=max(1, len(data)), ttl_s=0.0, recall_floor=0.0, thumbnail_budget_bytes=thumbs) as index:
+        index.load(args.index, graph=False)
+        now_ns = int(data.stamps.max()) if len(data) else time.time_ns()
+        query = _build_query(args, now_ns)
+        return answer_query(index, encoder, query, known_cameras=index.camera_ids()), query
+
+
+def query_service(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
+    """Ask a running node through ``<node>/query_moments``."""
+    import cv2
+    import rclpy
+
+    from videorag.srv import QueryMoments
+    from videorag_ros.ros.conversions import msg_to_moment, ns_to_stamp
+
+    query = _build_query(args, time.time_ns())
+    query.validate()
+    req = QueryMoments.Request()
+    req.text = query.text
+    if query.image is not None:
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(query.image, cv2.COLOR_RGB2BGR))
+        if not ok:
+            msg = f"cannot JPEG-encode the query image {args.image}"
+            raise ServiceRefused(msg)
+        req.image.format, req.image.data = "jpeg", buf.tobytes()
+    if query.since_ns is not None:
+        req.since = ns_to_stamp(query.since_ns)
+    if query.until_ns is not None:
+        req.until = ns_to_stamp(query.until_ns)
+    req.camera_ids, req.k, req.context_s, req.no_thumbnails = list(query.cameras), query.k, query.context_s, args.no_thumbnails
+    service = f"{args.node.rstrip('/')}/query_moments"
+    rclpy.init(args=None)
+    try:
+        node = rclpy.create_node("videorag_query")
+        client = node.create_client(QueryMoments, service)
+        if not client.wait_for_service(timeout_sec=args.timeout):
+            msg = f"service {service} not available after {args.timeout:g} s: is the edge node running in this ROS_DOMAIN_ID (--node names another node)?"
+            raise ServiceUnavailable(msg)
+        t0 = time.perf_counter()
+        future = client.call_async(req)
+        rclpy.spin_until_future_complete(node, future, timeout_sec=args.timeout)
+        rtt_ms = (time.perf_counter() - t0) * 1e3
+        resp = future.result()
+        if resp is None:
+            msg = f"no answer from {service} within {args.timeout:g} s"
+            raise ServiceUnavailable(msg)
+        if not resp.success:
+            raise ServiceRefused(resp.message)
+        moments = [msg_to_moment(m) for m in resp.moments]
+        node.destroy_node()
+    finally:
+        rclpy.shutdown()
+    return QueryAnswer(moments, encode_ms=float("nan"), search_ms=float("nan"), remembered=-1, notes=[resp.message, f"round trip {rtt_ms:.1f} ms"]), query
+
+
+class ServiceUnavailable(VideoragError):
+    """The node's query service did not answer."""
+
+
+class ServiceRefused(VideoragError):
+    """The node answered with success = false."""
+
+
+def moment_row(m: Moment) -> dict[str, Any]:
+    """A moment as JSON-ready values (stamps in seconds and ns)."""
+    return {
+        "camera_id": m.camera_id, "start": m.start_ns / 1e9, "end": m.end_ns / 1e9, "best": m.best_ns / 1e9,
+        "start_ns": m.start_ns, "end_ns": m.end_ns, "best_ns": m.best_ns, "score": round(m.score, 5),
+        "best_frame_seq": m.best.frame_seq, "frame_seqs": list(m.frame_seqs), "hits": m.hits, "thumbnail": m.best.thumbnail is not None,
+    }  # fmt: skip
+
+
+def print_table(moments: list[Moment]) -> None:
+    """Moments as an aligned table, best first."""
+    if not moments:
+        print("no moments")
+        return
+    print(f"{'#':>2}  {'camera':<10} {'from':>14} {'to':>14} {'length':>8} {'best frame':>14} {'score':>7} {'frames':>6} {'hits':>4}")
+    for i, m in enumerate(moments, 1):
+        length = f"{(m.end_ns - m.start_ns) / 1e9:.1f} s"
+        print(
+            f"{i:>2}  {m.camera_id:<10} {format_stamp(m.start_ns):>14} {format_stamp(m.end_ns):>14} {length:>8} "
+            f"{format_stamp(m.best_ns):>14} {m.score:>7.3f} {len(m.frame_seqs):>6} {m.hits:>4}"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Answer one query; exit 0 with moments (or none), 1 on an error, 2 on bad arguments."""
+    args = _parser().parse_args(argv)
+    if not args.text.strip() and args.image is None:
+        print('error: give a text ("a person on the left") or --image PATH', file=sys.stderr)
+        return 2
+    try:
+        answer, query = query_snapshot(args) if args.index else query_service(args)
+    except VideoragError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    source = str(args.index) if args.index else f"{args.node.rstrip('/')}/query_moments"
+    what = f"image {args.image}" if args.image else repr(query.text)
+    print(f"query {what} on {source}: {answer.summary() if args.index else '; '.join(answer.notes)}")
+    print_table(answer.moments)
+    if args.sheet:
+        from videorag_ros.viz.contact_sheet import write_contact_sheet
+
+        write_contact_sheet(answer.moments, args.sheet, title=f"{what} — {source}")
+        print(f"contact sheet: {args.sheet}")
+    if args.json:
+        print(json.dumps({"query": what, "source": source, "notes": answer.notes, "moments": [moment_row(m) for m in answer.moments]}))
+    return 0

@@ -1,0 +1,122 @@
+"""Action routing: which active trigger (or watchdog) drives which output adapter.
+
+A trigger's ``actions`` name what it drives while it is active, per (trigger, camera), from its
+ENTER until its EXIT:
+
+- ``estop``: the full stop — the e-stop Bool *and* every enabled stop adapter (twist_mux,
+  collision_monitor). Watchdog faults with policy ``stop`` drive the same full stop.
+- ``twist_mux`` / ``collision_monitor``: that stop adapter only (e.g. a virtual obstacle in front
+  of the robot, which still lets it back away), without the e-stop Bool.
+- ``slow_down``: a speed limit (the trigger's ``speed_limit``; the lowest of the active ones wins).
+  Never a stop: Nav2 reads a limit of 0 as "no limit".
+- ``json``: a JSON event per ENTER / EXIT, and the state of each active pair as a heartbeat.
+- ``log``: ENTER / EXIT logged at INFO.
+
+``ActionRouter`` turns events into an ``Outputs`` value; the ROS layer publishes what changed at
+once and re-sends the state at each adapter's heartbeat rate.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from videorag_ros.core.config import TriggerConfig
+from videorag_ros.core.triggers import EXIT, TriggerEvent
+
+ESTOP, TWIST_MUX, COLLISION_MONITOR, SLOW_DOWN, JSON, LOG = "estop", "twist_mux", "collision_monitor", "slow_down", "json", "log"
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """What the robot is told now.
+
+    Attributes:
+        estop: The e-stop Bool.
+        twist_mux: Zero Twist on twist_mux's top-priority input, and its lock engaged.
+        collision: The virtual obstacle polygon (an empty polygon otherwise).
+        speed_limit: The lowest active slow-down limit; None = no limit.
+        causes: Why a stop adapter is engaged: one line per active trigger pair or watchdog fault.
+    """
+
+    estop: bool = False
+    twist_mux: bool = False
+    collision: bool = False
+    speed_limit: float | None = None
+    causes: tuple[str, ...] = ()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether any stop output is engaged."""
+        return self.estop or self.twist_mux or self.collision
+
+
+class ActionRouter:
+    """Tracks active (trigger, camera) pairs and watchdog stops; computes the ``Outputs``. Thread-safe."""
+
+    def __init__(self, triggers: Sequence[TriggerConfig], *, twist_mux: bool, collision: bool) -> None:
+        """Create a router.
+
+        Args:
+            triggers: The trigger definitions (their ``actions`` and ``speed_limit``).
+            twist_mux: Whether the twist_mux adapter is enabled (the full stop drives it).
+            collision: Whether the collision_monitor adapter is enabled (the full stop drives it).
+        """
+        self._configs = {t.name: t for t in triggers}
+        self._twist_mux, self._collision = twist_mux, collision
+        self._lock = threading.Lock()
+        self._active: dict[tuple[str, str], TriggerEvent] = {}
+        self._watchdog: tuple[str, ...] = ()
+        self._outputs = Outputs()
+
+    def apply(self, events: Iterable[TriggerEvent]) -> Outputs:
+        """Advance on one frame's events (ENTER / HOLD keep a pair active, EXIT ends it).
+
+        Returns:
+            The outputs after these events.
+        """
+        with self._lock:
+            for ev in events:
+                key = (ev.trigger, ev.camera_id)
+                if ev.state == EXIT:
+                    self._active.pop(key, None)
+                else:
+                    self._active[key] = ev
+            return self._update()
+
+    def set_watchdog_stops(self, causes: Sequence[str]) -> Outputs:
+        """Set the active watchdog faults whose policy is ``stop`` (one line each; empty = none).
+
+        Returns:
+            The outputs with them.
+        """
+        with self._lock:
+            self._watchdog = tuple(causes)
+            return self._update()
+
+    def outputs(self) -> Outputs:
+        """The current outputs."""
+        with self._lock:
+            return self._outputs
+
+    def active(self, action: str) -> list[TriggerEvent]:
+        """The latest event of every active pair whose trigger drives ``action``, by trigger and camera."""
+        with self._lock:
+            return [ev for key, ev in sorted(self._active.items()) if action in self._configs[key[0]].actions]
+
+    def _update(self) -> Outputs:
+        drives: dict[str, list[str]] = {}
+        limits = []
+        for (name, cam), _ev in sorted(self._active.items()):
+            cfg = self._configs[name]
+            for action in cfg.actions:
+                drives.setdefault(action, []).append(f"trigger '{name}' on camera '{cam}'")
+            if SLOW_DOWN in cfg.actions:
+                limits.append(cfg.speed_limit)
+        estop = bool(drives.get(ESTOP)) or bool(self._watchdog)
+        twist = self._twist_mux and (estop or bool(drives.get(TWIST_MUX)))
+        collision = self._collision and (estop or bool(drives.get(COLLISION_MONITOR)))
+        causes = sorted({c for a in (ESTOP, TWIST_MUX, COLLISION_MONITOR) for c in drives.get(a, [])})
+        self._outputs = Outputs(estop, twist, collision, min(limits) if limits else None, (*causes, *self._watchdog))
+        return self._outputs
