@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from videorag_ros.cli.bench_common import peak_rss_mib, percentiles
+from videorag_ros.cli.bench_common import cpu_s, peak_rss_mib, percentiles
 
 NS = "/videorag_bench_replay"
 #: The always-active trigger added with --latency-only / a random-init model (not scored).
@@ -199,8 +199,8 @@ def _replay_into_graph(graph: Any, source: Any, pid: int, rate: float, frame_s: 
         node.destroy_node()
     if "error" in result:
         raise result["error"]
-    cpu_s, own_s, wall_s = result["cpu"]
-    return result["summary"], cpu_s, own_s, wall_s
+    node_cpu_s, own_s, wall_s = result["cpu"]
+    return result["summary"], node_cpu_s, own_s, wall_s
 
 
 def run_scenario(
@@ -223,7 +223,7 @@ def run_scenario(
         source = _recording_source(bag, list(ann.topics))
         with source:
             _say(f"  replaying {ann.frames} frames at {args.rate:g}x ...")
-            summary, cpu_s, own_cpu_s, wall_s = _replay_into_graph(graph, source, graph.proc.pid, args.rate, 1.0 / ann.fps)
+            summary, node_cpu_s, own_cpu_s, wall_s = _replay_into_graph(graph, source, graph.proc.pid, args.rate, 1.0 / ann.fps)
         graph.spin(args.budget + 0.5)  # decisions on the last frames
         n_diag = len(mon.log.diagnostics)
         wait_until(lambda: len(mon.log.diagnostics) >= n_diag + 2, 5.0, spin=graph.spin)
@@ -269,8 +269,8 @@ def run_scenario(
         "frames": {"published": published, **counts, "lost_in_transport": published - counts["received"]},
         "replay": summary.to_dict() | {"restamp_ms": percentiles(source.restamp_ms)},
         "unmapped_trigger_stamps": unmapped,
-        "cpu_s": cpu_s,
-        "cpu_pct": 100.0 * cpu_s / wall_s if wall_s > 0 else float("nan"),
+        "cpu_s": node_cpu_s,
+        "cpu_pct": 100.0 * node_cpu_s / wall_s if wall_s > 0 else float("nan"),
         "replay_wall_s": wall_s,
         "bench_process_cpu_pct": 100.0 * own_cpu_s / wall_s if wall_s > 0 else float("nan"),
         "peak_rss_mib": peak_rss,
