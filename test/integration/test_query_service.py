@@ -40,7 +40,7 @@ def node(footage, tmp_path_factory: pytest.TempPathFactory):
     duration, encoder = build_clip_memory(footage, {"plaza": "vtest.avi"}, snapshot)
     values = load_params_file(default_params())
     values = {k: v for k, v in values.items() if not k.startswith("front.")}
-    values.update({"cameras": ["plaza"], "plaza.topic": "plaza/image", "index.snapshot_path": str(tmp / "live.vrag"), "diagnostics_period_s": 0.25})
+    values.update({"cameras": ["plaza"], "plaza.topic": "plaza/image", "index.snapshot_path": str(tmp / "live.vrag"), "security.allowed_dirs": [str(tmp)], "diagnostics_period_s": 0.25})
     (tmp / "live.vrag").write_bytes(snapshot.read_bytes())
     params = dump_params_file(values, tmp / "edge.yaml")
     graph = EdgeGraph(params, domain_id=DOMAIN, log_path=tmp / "edge.log", extra_env={"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})

@@ -18,10 +18,11 @@ S = 1_000_000_000
 
 
 
-def _node(ctx, model: Path, snapshot: Path):
+def _node(ctx, model: Path, snapshot: Path, **extra: object):
     from videorag_ros.ros.edge_node import EdgeNode
 
     overrides = {"model": str(model), "index.snapshot_path": str(snapshot), "gate.keyframe_interval_s": 0.0, "gate.max_rate_hz": 0.0, "gate.motion_rate_hz": 0.0}
+    overrides |= extra
     return EdgeNode(context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
 
 
@@ -57,3 +58,20 @@ def test_corrupt_snapshot_is_skipped_and_counted(ctx, tiny_model_dir: Path, tmp_
         assert node.pipeline.counters.get("index", "snapshot_load_failures") == 1
     finally:
         node.destroy_node()
+
+
+def test_paths_outside_the_allowed_dirs_stop_the_node_at_start(ctx, tiny_model_dir: Path, tmp_path: Path) -> None:
+    from videorag_ros.core.errors import ConfigError
+
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    with pytest.raises(ConfigError, match=r"memory snapshot .*outside the allowed directories"):
+        _node(ctx, tiny_model_dir, tmp_path / "elsewhere" / "memory.vrag", **{"security.allowed_dirs": [str(allowed), str(tiny_model_dir)]})
+    with pytest.raises(ConfigError, match=r"model directory .*outside the allowed directories"):
+        _node(ctx, tiny_model_dir, allowed / "memory.vrag", **{"security.allowed_dirs": [str(allowed)]})
+    link = allowed / "escape.vrag"
+    link.symlink_to(tmp_path / "outside.vrag")
+    with pytest.raises(ConfigError, match="resolves to"):
+        _node(ctx, tiny_model_dir, link, **{"security.allowed_dirs": [str(allowed), str(tiny_model_dir)]})
+    node = _node(ctx, tiny_model_dir, allowed / "memory.vrag", **{"security.allowed_dirs": [str(allowed), str(tiny_model_dir)]})
+    node.destroy_node()

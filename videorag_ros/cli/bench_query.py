@@ -73,7 +73,7 @@ def _params(base: Path, model: str | None, snapshot: Path, capacity: int, out: P
     flat = load_params_file(base)
     if model:
         flat["model"] = model
-    flat.update({"index.snapshot_path": str(snapshot), "index.load_on_start": True, "index.capacity": max(capacity, int(flat.get("index.capacity", 0)))})
+    flat.update({"security.allowed_dirs": [*flat.get("security.allowed_dirs", []), str(snapshot.parent)], "index.snapshot_path": str(snapshot), "index.load_on_start": True, "index.capacity": max(capacity, int(flat.get("index.capacity", 0)))})
     # Never drive a real robot's stop topics from a benchmark.
     flat.update({"estop_topic": "/videorag_bench/estop", "cmd_vel_topic": "/videorag_bench/cmd_vel_safety", "diagnostics_period_s": 0.5})
     return dump_params_file(flat, out / "bench_query_edge.yaml")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from videorag_ros.core.config import NODE_NAME, build_edge_config, load_params_file
 from videorag_ros.core.errors import VideoragError
+from videorag_ros.core.paths import check_config_paths
 
 
 def default_params() -> Path:
@@ -31,10 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Strict here (unknown names are typos) so a bad file fails before any DDS start-up.
         config = build_edge_config(load_params_file(params, NODE_NAME), strict=True)
+        warnings = check_config_paths(config)
     except VideoragError as err:
         print(f"error: {params}: {err}", file=sys.stderr)
         return 1
     if args.check:
+        for w in warnings:
+            print(f"warning: {w}", file=sys.stderr)
         print(f"{params}: ok ({len(config.cameras)} cameras, {len(config.triggers)} triggers)")
         return 0
     from videorag_ros.ros.edge_node import main as node_main

@@ -88,6 +88,7 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("index.thumbnail_budget_bytes", 8 * 1024 * 1024, "Total bytes of JPEG thumbnails kept with the memory (oldest dropped first); 0 keeps none.", min=0, unit="B"),
     _p("index.recall_floor", 0.9, "Sampled recall@10 wanted from HNSW: under it the beam is raised within index.hnsw_budget_ms, then queries are answered exactly (the graph is rebuilt once); 0 disables.", min=0.0, max=1.0),
     _p("index.hnsw_budget_ms", 3.0, "Predicted cost of a global HNSW query up to which the beam is raised for recall; beyond it, exact scans.", min=0.0, unit="ms"),
+    _p("security.allowed_dirs", [], "Directories the node may read models and reference images from and keep its snapshot in (symlinks and '..' resolved); the model search path is always allowed. Empty: unconfined (logged at start-up)."),
     _p("watchdog.period_s", 0.05, "How often the watchdogs are evaluated (also after every frame).", min=0.005, max=1.0, unit="s"),
     _p("watchdog.encoder_deadline_ms", 1000.0, "Longest one frame may spend in gate + preprocessing + forward pass + scoring, checked while it runs; 0 disables.", min=0.0, unit="ms"),
     _p("watchdog.on_encoder_fault", "stop", "An encoder that raises or misses its deadline: 'stop' engages the e-stop until it recovers, 'warn' only reports.", choices=POLICIES),
@@ -210,6 +211,7 @@ class EdgeConfig:
     index_capacity: int = 20000
     index_ttl_s: float = 600.0
     index_snapshot_path: str = ""
+    security_allowed_dirs: tuple[str, ...] = ()
     index_snapshot_period_s: float = 0.0
     index_load_on_start: bool = True
     index_thumbnail_budget_bytes: int = 8 * 1024 * 1024
@@ -345,6 +347,7 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         index_capacity=top["index.capacity"],
         index_ttl_s=top["index.ttl_s"],
         index_snapshot_path=top["index.snapshot_path"],
+        security_allowed_dirs=tuple(top["security.allowed_dirs"]),
         index_snapshot_period_s=top["index.snapshot_period_s"],
         index_load_on_start=top["index.load_on_start"],
         index_thumbnail_budget_bytes=top["index.thumbnail_budget_bytes"],

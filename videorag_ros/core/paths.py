@@ -12,7 +12,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from videorag_ros.core.config import EdgeConfig
 from videorag_ros.core.errors import ConfigError
+from videorag_ros.core.models.manifest import search_path
 
 
 def expand_dirs(dirs: Iterable[str]) -> list[Path]:
@@ -40,3 +42,29 @@ def confine(path: str | Path, allowed: Iterable[Path], *, what: str, param: str)
     shown = f"{path}" if str(path) == str(resolved) else f"{path} (resolves to {resolved})"
     msg = f"{what} {shown} is outside the allowed directories {[str(d) for d in dirs]}; add its directory to '{param}'"
     raise ConfigError(msg)
+
+
+def check_config_paths(config: EdgeConfig) -> list[str]:
+    """Check every file path of an edge configuration against ``security.allowed_dirs``.
+
+    Checked: the model when given as a path (a name is looked up on the model search path,
+    which is always allowed), each trigger's reference images, and the snapshot file.
+
+    Returns:
+        Warnings (non-empty when ``security.allowed_dirs`` is empty: nothing is confined).
+
+    Raises:
+        ConfigError: A path resolves outside the allowed directories.
+    """
+    if not config.security_allowed_dirs:
+        return ["security.allowed_dirs is empty: model, reference image and snapshot paths are not confined"]
+    allowed = expand_dirs(config.security_allowed_dirs) + [d.resolve() for d in search_path()]
+    param = "security.allowed_dirs"
+    if "/" in config.model or config.model.startswith((".", "~")):
+        confine(config.model, allowed, what="model directory", param=param)
+    for trig in config.triggers:
+        for img in trig.reference_images:
+            confine(img, allowed, what=f"trigger '{trig.name}' reference image", param=param)
+    if config.index_snapshot_path:
+        confine(config.index_snapshot_path, allowed, what="memory snapshot", param=param)
+    return []

@@ -1,11 +1,12 @@
 """The edge node: camera topics → gate → embed → triggers → e-stop, SemanticTrigger, diagnostics.
 
-Threads: a three-thread executor with three callback groups. Subscriptions (which only park the
-message in a latest-wins slot), diagnostics and snapshots share the default group; the safety
-timers (watchdogs, e-stop and adapter heartbeats) have their own, so nothing on the frame side
-delays a stop; the ``~/query_moments`` service has its own, so a query (text encoder + index
-search) never delays a frame or a heartbeat. One worker thread converts, gates, embeds, decides
-and publishes. Nothing on the worker waits for the executor.
+Threads: a single-threaded executor runs the subscriptions (which only park the message in a
+latest-wins slot), the safety timers (watchdogs, e-stop and adapter heartbeats), diagnostics
+and snapshots — every callback is short. The ``~/query_moments`` service runs on its own node,
+executor and thread (ros/query_server.py), so a query (text encoder + index search) never
+delays a frame or a heartbeat. One worker thread converts, gates, embeds, decides and
+publishes. Nothing on the worker waits for the executor. (rclpy's MultiThreadedExecutor was
+measured to lose two thirds of 4 x 30 Hz frames on two cores; see query_server.py.)
 
 Fail-safe: watchdogs (core/watchdog.py) watch each camera's silence, the encoder (errors and a
 deadline checked while a frame runs) and the worker thread (death, stalls); a fault with policy
@@ -23,17 +24,17 @@ from typing import Any
 
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
 from videorag.msg import SemanticTrigger
-from videorag.srv import QueryMoments
 from videorag_ros.core.actions import ESTOP, LOG, ActionRouter
 from videorag_ros.core.config import NODE_NAME, CameraConfig, EdgeConfig, build_edge_config
 from videorag_ros.core.errors import FrameError, VideoragError
 from videorag_ros.core.mailbox import LatestWinsMailbox
 from videorag_ros.core.models.encoder import load_encoder
+from videorag_ros.core.paths import check_config_paths
 from videorag_ros.core.pipeline import EdgePipeline, FrameResult
 from videorag_ros.core.query import DEFAULT_K, MomentQuery, answer_query
 from videorag_ros.core.watchdog import CAMERA_SILENT, Watchdog, describe
@@ -43,6 +44,7 @@ from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, mo
 from videorag_ros.ros.diagnostics import build_diagnostics
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
+from videorag_ros.ros.query_server import QueryServer
 
 
 class EdgeNode(Node):
@@ -58,6 +60,8 @@ class EdgeNode(Node):
         forward_core_logs(self.get_logger())
         self.config: EdgeConfig = build_edge_config(declare_edge_parameters(self), strict=False)
         cfg = self.config
+        for warning in check_config_paths(cfg):  # raises ConfigError for a path outside the allowed dirs
+            self.get_logger().warning(warning)
         encoder = load_encoder(cfg.model, backend=cfg.encoder_backend, threads=cfg.encoder_threads)
         self.pipeline = EdgePipeline(cfg, encoder)
         self.get_logger().info(
@@ -71,7 +75,7 @@ class EdgeNode(Node):
         self._seq = {c.id: 0 for c in cfg.cameras}
 
         self._running = False  # until the worker starts: the watchdog timer judges nothing before
-        safety = MutuallyExclusiveCallbackGroup()  # stops and heartbeats never wait behind frame callbacks
+        safety = MutuallyExclusiveCallbackGroup()  # their own group, should the node run in a multi-threaded executor
         self.watchdog = Watchdog(cfg.watchdog, cfg.cameras, now_ns=time.monotonic_ns())
         self._watchdog_lock = threading.Lock()
         self._worker_error: str | None = None
@@ -84,7 +88,7 @@ class EdgeNode(Node):
             self._subscribe(cam)
         self.create_timer(cfg.watchdog.period_s, self._check_watchdogs, callback_group=safety)
         self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
-        self.create_service(QueryMoments, "~/query_moments", self._on_query, callback_group=MutuallyExclusiveCallbackGroup())
+        self._queries = QueryServer(self, self._on_query)
         if cfg.index_snapshot_path and cfg.index_snapshot_period_s > 0:
             self.create_timer(cfg.index_snapshot_period_s, self._save_snapshot_in_background)
         self._running = True
@@ -304,6 +308,7 @@ class EdgeNode(Node):
         if self.config.index_snapshot_path:
             self._save_snapshot()
         self.pipeline.index.close()
+        self._queries.close()
         super().destroy_node()
 
 
@@ -323,7 +328,7 @@ def main(args: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO)
     rclpy.init(args=args)
     node = None
-    executor = MultiThreadedExecutor(num_threads=3)  # frames + diagnostics, safety timers, queries
+    executor = SingleThreadedExecutor()  # queries spin on their own thread (ros/query_server.py)
     try:
         node = EdgeNode()
         executor.add_node(node)
