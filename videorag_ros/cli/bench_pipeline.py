@@ -27,11 +27,10 @@ PROBE = "bench_probe"
 
 
 def _bench_params(base: Path, model: str | None, out: Path) -> Path:
-    from videorag_ros.core.config import dump_params_file, load_params_file
+    from videorag_ros.core.config import dump_params_file, load_params_file, override_model
 
     flat = load_params_file(base)
-    if model:
-        flat["model"] = model
+    override_model(flat, model)
     flat.update({"gate.keyframe_interval_s": 0.0, "gate.max_rate_hz": 0.0, "gate.motion_rate_hz": 0.0})
     flat["triggers"] = [*flat.get("triggers", []), PROBE]
     flat.update({f"{PROBE}.prompts": ["a person"], f"{PROBE}.enter_threshold": -1.0, f"{PROBE}.exit_threshold": -1.0,

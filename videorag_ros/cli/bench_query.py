@@ -68,11 +68,10 @@ def build_memory(video: Path, model: str, minutes: float, fps: float, out: Path)
 
 
 def _params(base: Path, model: str | None, snapshot: Path, capacity: int, out: Path) -> Path:
-    from videorag_ros.core.config import dump_params_file, load_params_file
+    from videorag_ros.core.config import dump_params_file, load_params_file, override_model
 
     flat = load_params_file(base)
-    if model:
-        flat["model"] = model
+    override_model(flat, model)
     flat.update({"security.allowed_dirs": [*flat.get("security.allowed_dirs", []), str(snapshot.parent)], "index.snapshot_path": str(snapshot), "index.load_on_start": True, "index.capacity": max(capacity, int(flat.get("index.capacity", 0)))})
     # Never drive a real robot's stop topics from a benchmark.
     flat.update({"estop_topic": "/videorag_bench/estop", "cmd_vel_topic": "/videorag_bench/cmd_vel_safety", "diagnostics_period_s": 0.5})

@@ -99,11 +99,10 @@ def resolve_model(spec: str | None, cache: Path) -> str | None:
 
 
 def _bench_params(base: Path, model: str | None, out: Path, *, probe: bool) -> Path:
-    from videorag_ros.core.config import dump_params_file, load_params_file
+    from videorag_ros.core.config import dump_params_file, load_params_file, override_model
 
     flat = load_params_file(base)
-    if model:
-        flat["model"] = model
+    override_model(flat, model)
     # Never drive a real robot's stop topics from a benchmark; fresh diagnostics often; a camera
     # waiting for the replay to start is not a fault worth reporting.
     flat.update({"estop_topic": f"{NS}/estop", "cmd_vel_topic": f"{NS}/cmd_vel_safety", "diagnostics_period_s": 0.5})

@@ -21,7 +21,7 @@ DEMO_NS = "/videorag_demo"
 
 def _params(out: Path, model: str | None) -> Path:
     from videorag_ros.cli.edge import default_params
-    from videorag_ros.core.config import dump_params_file, load_params_file
+    from videorag_ros.core.config import dump_params_file, load_params_file, override_model
 
     flat = load_params_file(default_params())
     flat.update({"estop_topic": f"{DEMO_NS}/estop", "cmd_vel_topic": f"{DEMO_NS}/cmd_vel_safety", "diagnostics_period_s": 0.5})
@@ -29,8 +29,7 @@ def _params(out: Path, model: str | None) -> Path:
     # (rightly) be stopped until its first frame, which the demo's verdict would count as a stop
     # before the person appeared. The silence watchdog still reports ERROR while it waits.
     flat["front.on_silence"] = "warn"
-    if model:
-        flat["model"] = model
+    override_model(flat, model)
     return dump_params_file(flat, out / "demo_edge.yaml")
 
 

@@ -485,3 +485,17 @@ def dump_params_file(values: Mapping[str, Any], path: str | Path, node_name: str
     plain = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
     p.write_text(yaml.safe_dump({node_name: {"ros__parameters": plain}}))
     return p
+
+
+def override_model(values: dict[str, Any], model: str | None) -> dict[str, Any]:
+    """Set flat parameter ``model`` from a command line (``--model``); None leaves it.
+
+    A model given as a directory on the command line is the user's explicit choice, so when
+    ``security.allowed_dirs`` confines paths, that directory's parent is allowed too.
+    """
+    if model:
+        values["model"] = model
+        allowed = list(values.get("security.allowed_dirs") or [])
+        if allowed and ("/" in model or model.startswith((".", "~"))):
+            values["security.allowed_dirs"] = [*allowed, str(Path(model).expanduser().resolve().parent)]
+    return values
