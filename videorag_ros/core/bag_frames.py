@@ -24,7 +24,7 @@ from rosbags.rosbag1 import ReaderError as Ros1ReaderError
 from rosbags.rosbag2 import ReaderError as Ros2ReaderError
 from rosbags.typesys import Stores, get_typestore
 
-from videorag_ros.core.bag_writer import COMPRESSED, IMAGE, BagError
+from videorag_ros.core.bag_writer import COMPRESSED, IMAGE, IMAGE_TYPES, BagError
 from videorag_ros.core.errors import FrameError
 from videorag_ros.core.frames import FrameLimits, RGBFrame, compressed_to_rgb, raw_to_rgb
 
@@ -45,7 +45,6 @@ __all__ = [
     "to_rgb",
 ]
 
-IMAGE_TYPES = (IMAGE, COMPRESSED)
 
 # Why a message was not turned into a frame.
 REJECT_DESERIALIZE = "deserialize"  # the bytes are not a valid message of the topic's type

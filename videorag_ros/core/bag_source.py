@@ -24,13 +24,12 @@ from rosbags.interfaces import ConnectionExtRosbag2
 from rosbags.serde import SerdeError
 from rosbags.typesys import Stores, get_typestore
 
-from videorag_ros.core.bag_writer import COMPRESSED, IMAGE, BagError
+from videorag_ros.core.bag_writer import COMPRESSED, IMAGE, IMAGE_TYPES, BagError
 
 log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from rosbags.interfaces import Connection
 
-PLAYABLE_TYPES = (IMAGE, COMPRESSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +101,7 @@ class ImageBagSource:
         counts: Counter[tuple[str, str]] = Counter()
         for c in conns:
             counts[(c.topic, c.msgtype)] += c.msgcount
-        self.topics = [BagTopic(t, m, n, m in PLAYABLE_TYPES) for (t, m), n in sorted(counts.items())]
+        self.topics = [BagTopic(t, m, n, m in IMAGE_TYPES) for (t, m), n in sorted(counts.items())]
         playable = [t.name for t in self.topics if t.playable]
         try:
             wanted = list(dict.fromkeys(topics)) if topics else playable
@@ -112,7 +111,7 @@ class ImageBagSource:
                     raise BagError(msg)
                 if t not in playable:
                     types = sorted({x.msgtype for x in self.topics if x.name == t})
-                    msg = f"topic '{t}' in '{p}' is {', '.join(types)}; only {' and '.join(PLAYABLE_TYPES)} topics can be replayed"
+                    msg = f"topic '{t}' in '{p}' is {', '.join(types)}; only {' and '.join(IMAGE_TYPES)} topics can be replayed"
                     raise BagError(msg)
             if not wanted:
                 listing = ", ".join(f"{x.name} ({x.msgtype})" for x in self.topics) or "no topics"
@@ -122,7 +121,7 @@ class ImageBagSource:
             self.close()
             raise
         self.selected = tuple(wanted)
-        self._conns = [c for c in conns if c.topic in self.selected and c.msgtype in PLAYABLE_TYPES]
+        self._conns = [c for c in conns if c.topic in self.selected and c.msgtype in IMAGE_TYPES]
         for topic in self.topics:
             if topic.name not in self.selected or not topic.playable:
                 self.skipped[f"topic {topic.name} ({topic.msgtype})"] += topic.count

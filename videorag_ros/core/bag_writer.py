@@ -35,6 +35,8 @@ BAG_FORMATS = ("mcap", "sqlite3", "ros1")
 ENCODINGS = ("rgb8", "bgr8", "jpeg")
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED = "sensor_msgs/msg/CompressedImage"
+#: The camera message types the bag tools read, write and replay.
+IMAGE_TYPES = (IMAGE, COMPRESSED)
 #: rosbag2 metadata version written. Version 8 keeps the QoS profiles as a YAML string,
 #: the form older rosbag2 releases parse; version 9 writes them as a list.
 ROSBAG2_VERSION: Final[Literal[8]] = 8
