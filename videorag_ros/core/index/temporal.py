@@ -772,9 +772,26 @@ class TemporalIndex:
             TemporalIndexError: Missing, truncated, corrupt or wrong-version file, or a snapshot
                 of another embedding dimension; the memory is left as it was.
         """
-        data = read_snapshot(path)
+        return self.load_data(read_snapshot(path), source=str(path), wait=wait, graph=graph)
+
+    def load_data(self, data: SnapshotData, *, source: str = "<memory>", wait: bool = False, graph: bool = True) -> int:
+        """``load`` from a snapshot already read (``read_snapshot``), so a caller that needs
+        its size or camera names first does not read the file twice.
+
+        Args:
+            data: The snapshot's contents.
+            source: Where it came from, for error messages.
+            wait: Rebuild the graph before returning.
+            graph: False never builds the graph (see ``load``).
+
+        Returns:
+            Entries loaded.
+
+        Raises:
+            TemporalIndexError: A snapshot of another embedding dimension; the memory is left as it was.
+        """
         if data.dim != self.dim:
-            msg = f"index snapshot '{path}' holds dim {data.dim} embeddings; this index has dim {self.dim} (another model?)"
+            msg = f"index snapshot '{source}' holds dim {data.dim} embeddings; this index has dim {self.dim} (another model?)"
             raise TemporalIndexError(msg)
         ring = Ring(dim=self.dim, capacity=self.capacity, thumbnail_budget_bytes=self.thumbnail_budget_bytes)
         ring.fill(data)
