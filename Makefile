@@ -5,7 +5,8 @@
 # Both create the environment first (venv with ROS 2 Kilted wheels, colcon build); see tools/setup_env.sh.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
-ENV := . tools/env.sh && export PYTHONPATH="$(CURDIR):$$PYTHONPATH"
+# DDS discovery stays on this machine for tests, the demo and benchmarks (see videorag_ros/ros/dds.py).
+ENV := . tools/env.sh && export PYTHONPATH="$(CURDIR):$$PYTHONPATH" ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 
 .PHONY: setup demo lint test test-unit bench clean
 

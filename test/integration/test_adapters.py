@@ -10,7 +10,6 @@ heartbeat, and clear on EXIT; the polygon and lock heartbeats keep flowing while
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,13 +28,13 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, String
 
-from test.conftest import REPO, pattern_frame
+from test.conftest import pattern_frame
+from test.support.domains import child_env
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp, stamp_to_ns
-from videorag_ros.ros.graph import EdgeGraph, local_ros_env, videorag_command, wait_until
+from videorag_ros.ros.graph import EdgeGraph, videorag_command, wait_until
 
 pytestmark = pytest.mark.integration
-DOMAIN = 30 + os.getpid() % 28
 POLYGON = [0.15, 0.2, 0.45, 0.2, 0.45, -0.2, 0.15, -0.2]
 
 
@@ -98,8 +97,8 @@ class Consumers:
 class Graph(EdgeGraph):
     """EdgeGraph with a camera publisher and the adapter consumers."""
 
-    def __init__(self, params: Path, log: Path) -> None:
-        super().__init__(params, domain_id=DOMAIN, log_path=log, extra_env={"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    def __init__(self, params: Path, log: Path, domain: int) -> None:
+        super().__init__(params, domain_id=domain, log_path=log, extra_env=child_env(domain))
         self.front = self.publisher(Image, "camera/front/image_raw")
         self.consumers = Consumers(self.node)
 
@@ -117,9 +116,9 @@ class Graph(EdgeGraph):
 
 
 @pytest.fixture(scope="module")
-def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Graph]:
+def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, ros_domain: int) -> Iterator[Graph]:
     tmp = tmp_path_factory.mktemp("adapters")
-    g = Graph(_write(tmp, _params(tmp, tiny_model_dir)), tmp / "edge.log")
+    g = Graph(_write(tmp, _params(tmp, tiny_model_dir)), tmp / "edge.log", ros_domain)
     try:
         g.wait_ready([g.front])
         assert wait_until(lambda: len(g.consumers.polygons) >= 3 and len(g.consumers.locks) >= 3, 10.0, spin=g.spin), g.log_path.read_text()[-3000:]
@@ -219,7 +218,7 @@ def _start_and_wait(params: Path, env: dict[str, str]) -> subprocess.CompletedPr
     return subprocess.run([*videorag_command("edge", "--params", str(params))], env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_speed_limit_without_nav2_msgs_is_a_clear_startup_error(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_speed_limit_without_nav2_msgs_is_a_clear_startup_error(tiny_model_dir: Path, tmp_path: Path, ros_domain: int) -> None:
     try:
         import nav2_msgs  # noqa: F401
     except ImportError:
@@ -230,7 +229,7 @@ def test_speed_limit_without_nav2_msgs_is_a_clear_startup_error(tiny_model_dir: 
     params["triggers"] = ["disk_ahead"]
     del params["stripes_ahead"]
     params["disk_ahead"] = {**params["disk_ahead"], "actions": ["slow_down"], "speed_limit": 30.0}
-    env = local_ros_env(DOMAIN) | {"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = child_env(ros_domain)
     path = _write(tmp_path, params)
     check = subprocess.run([*videorag_command("edge", "--check", "--params", str(path))], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert check.returncode == 0, check.stderr  # the file itself is valid ...

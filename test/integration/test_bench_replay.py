@@ -9,7 +9,6 @@ it made are removed.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,10 @@ from videorag_ros.cli import bench_replay
 pytestmark = pytest.mark.integration
 
 
-def test_bench_replay_scores_and_times_one_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_replay_scores_and_times_one_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str], own_ros_domain: int) -> None:
     out = tmp_path / "bench"
     args = ["--scenario", "person_steps_in", "--seconds", "4", "--width", "320", "--height", "240"]
-    code = bench_replay.main([*args, "--latency-only", "--out-dir", str(out), "--domain", str(230 + os.getpid() % 2), "--json"])
+    code = bench_replay.main([*args, "--latency-only", "--out-dir", str(out), "--domain", str(own_ros_domain), "--json"])
     text = capsys.readouterr().out
     assert code == 0, text
     result = json.loads(text.strip().splitlines()[-1])

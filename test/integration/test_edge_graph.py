@@ -7,7 +7,6 @@ test depends only on the pipeline, not on a trained model's accuracy.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +20,12 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test
 
 from sensor_msgs.msg import CompressedImage, Image
 
-from test.conftest import REPO, pattern_frame
+from test.conftest import pattern_frame
+from test.support.domains import child_env
 from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, wait_until
 
 pytestmark = pytest.mark.integration
-DOMAIN = 100 + os.getpid() % 100
 
 
 def _write_params(tmp: Path, model_dir: Path) -> Path:
@@ -55,8 +54,8 @@ def _write_params(tmp: Path, model_dir: Path) -> Path:
 class Graph(EdgeGraph):
     """EdgeGraph with this test's two camera publishers."""
 
-    def __init__(self, params: Path, log: Path) -> None:
-        super().__init__(params, domain_id=DOMAIN, log_path=log, extra_env={"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    def __init__(self, params: Path, log: Path, domain: int) -> None:
+        super().__init__(params, domain_id=domain, log_path=log, extra_env=child_env(domain))
         self.front = self.publisher(Image, "camera/front/image_raw")
         self.rear = self.publisher(CompressedImage, "camera/rear/image_raw/compressed")
 
@@ -81,9 +80,9 @@ class Graph(EdgeGraph):
 
 
 @pytest.fixture(scope="module")
-def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Graph]:
+def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, ros_domain: int) -> Iterator[Graph]:
     tmp = tmp_path_factory.mktemp("edge")
-    g = Graph(_write_params(tmp, tiny_model_dir), tmp / "edge.log")
+    g = Graph(_write_params(tmp, tiny_model_dir), tmp / "edge.log", ros_domain)
     try:
         g.wait_ready([g.front, g.rear])
         yield g

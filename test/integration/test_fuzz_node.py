@@ -7,7 +7,6 @@ the node must keep running and keep serving its other camera.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -20,20 +19,19 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test
 
 from sensor_msgs.msg import CompressedImage, Image
 
-from test.conftest import REPO
+from test.support.domains import child_env
 from test.unit.test_fuzz_inputs import compressed_images, raw_images
 from videorag_ros.core.config import dump_params_file
 from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, wait_until
 
 pytestmark = pytest.mark.integration
-DOMAIN = 30 + os.getpid() % 30
 U32 = 2**32 - 1
 SENT = {"raw": 0, "jpeg": 0}
 
 
 @pytest.fixture(scope="module")
-def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, ros_domain: int):
     tmp = tmp_path_factory.mktemp("fuzz_node")
     params = dump_params_file(
         {
@@ -43,8 +41,7 @@ def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
         },
         tmp / "edge.yaml",
     )  # fmt: skip
-    g = EdgeGraph(params, domain_id=DOMAIN, log_path=tmp / "edge.log", estop_topic="/fuzz/estop", cmd_vel_topic="/fuzz/cmd_vel",
-                  extra_env={"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})  # fmt: skip
+    g = EdgeGraph(params, domain_id=ros_domain, log_path=tmp / "edge.log", estop_topic="/fuzz/estop", cmd_vel_topic="/fuzz/cmd_vel", extra_env=child_env(ros_domain))
     try:
         g.raw, g.jpeg = g.publisher(Image, "fuzz/raw"), g.publisher(CompressedImage, "fuzz/jpeg")
         g.wait_ready([g.raw, g.jpeg])

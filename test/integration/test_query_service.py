@@ -8,7 +8,6 @@ as a separate process, while its camera keeps being served.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -20,21 +19,20 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test
 
 from sensor_msgs.msg import Image
 
-from test.conftest import REPO
+from test.support.domains import child_env
 from test.support.memory import S, build_clip_memory
 from videorag_ros.cli.edge import default_params
 from videorag_ros.core.config import dump_params_file, load_params_file
 from videorag_ros.core.index import TemporalIndex, read_snapshot
 from videorag_ros.core.query import MomentQuery, answer_query
 from videorag_ros.ros.conversions import ns_to_stamp, stamp_to_ns
-from videorag_ros.ros.graph import EdgeGraph, local_ros_env, videorag_command, wait_until
+from videorag_ros.ros.graph import EdgeGraph, videorag_command, wait_until
 
 pytestmark = pytest.mark.integration
-DOMAIN = 60 + os.getpid() % 30
 
 
 @pytest.fixture(scope="module")
-def node(footage, tmp_path_factory: pytest.TempPathFactory):
+def node(footage, tmp_path_factory: pytest.TempPathFactory, ros_domain: int):
     tmp = tmp_path_factory.mktemp("query_node")
     snapshot = tmp / "memory.vrag"
     duration, encoder = build_clip_memory(footage, {"plaza": "vtest.avi"}, snapshot)
@@ -43,7 +41,7 @@ def node(footage, tmp_path_factory: pytest.TempPathFactory):
     values.update({"cameras": ["plaza"], "plaza.topic": "plaza/image", "index.snapshot_path": str(tmp / "live.vrag"), "security.allowed_dirs": [str(tmp)], "diagnostics_period_s": 0.25})
     (tmp / "live.vrag").write_bytes(snapshot.read_bytes())
     params = dump_params_file(values, tmp / "edge.yaml")
-    graph = EdgeGraph(params, domain_id=DOMAIN, log_path=tmp / "edge.log", extra_env={"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    graph = EdgeGraph(params, domain_id=ros_domain, log_path=tmp / "edge.log", extra_env=child_env(ros_domain))
     try:
         from videorag.srv import QueryMoments
 
@@ -138,8 +136,8 @@ def test_queries_do_not_stop_the_camera_being_served(node) -> None:
     assert float(stages["query_total.n"]) >= 30
 
 
-def test_cli_asks_the_running_node(node, tmp_path: Path) -> None:
-    env = local_ros_env(DOMAIN) | {"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+def test_cli_asks_the_running_node(node, tmp_path: Path, ros_domain: int) -> None:
+    env = child_env(ros_domain)
     sheet = tmp_path / "sheet.png"
     out = subprocess.run(
         [*videorag_command("query", "a person walking", "--k", "3", "--json", "--sheet", str(sheet))],

@@ -12,7 +12,6 @@ every frame it received was handled or counted as dropped (latest wins), none qu
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,14 +22,14 @@ import pytest
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
 from test.conftest import REPO
+from test.support.domains import child_env
 from videorag_ros.core.config import dump_params_file, load_params_file
 from videorag_ros.core.scenario import Annotation
 from videorag_ros.core.scenario_maker import make_standard_set
-from videorag_ros.ros.graph import EdgeGraph, local_ros_env, start, stop, wait_until
+from videorag_ros.ros.graph import EdgeGraph, start, stop, wait_until
 
 pytestmark = pytest.mark.integration
 
-DOMAIN = 90 + os.getpid() % 10
 NS = "/videorag_scenarios"
 SECONDS = 8.0  # per scenario; events sit at fixed fractions of it
 # An event's trigger may ENTER this long after the event's last frame: N-of-M debounce at
@@ -48,7 +47,7 @@ def scenario_bags(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[tup
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeGraph]:
+def graph(tmp_path_factory: pytest.TempPathFactory, ros_domain: int) -> Iterator[EdgeGraph]:
     tmp = tmp_path_factory.mktemp("replay_live")
     values = load_params_file(REPO / "config" / "scenarios.yaml")
     # Stop topics under a test namespace: a test must never stop a real robot on the network.
@@ -56,11 +55,11 @@ def graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeGraph]:
     params = dump_params_file(values, tmp / "scenarios.yaml")
     g = EdgeGraph(
         params,
-        domain_id=DOMAIN,
+        domain_id=ros_domain,
         log_path=tmp / "edge.log",
         estop_topic=f"{NS}/estop",
         cmd_vel_topic=f"{NS}/cmd_vel_safety",
-        extra_env={"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"},
+        extra_env=child_env(ros_domain),
     )
     try:
         g.wait_ready([])
@@ -71,7 +70,7 @@ def graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeGraph]:
 
 def _replay(graph: EdgeGraph, bag: Path, log: Path, timeout_s: float) -> dict[str, Any]:
     """Run `videorag replay --restamp` as a process while the monitor keeps spinning; its JSON summary."""
-    env = local_ros_env(DOMAIN) | {"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = child_env(graph.domain_id)
     proc = start(["replay", str(bag), "--restamp", "--wait-for-subscribers", "1", "--json"], env, log_path=str(log))
     try:
         done = wait_until(lambda: proc.poll() is not None, timeout_s, spin=graph.spin)

@@ -11,7 +11,6 @@ No timing-bound asserts: each stop must arrive within its timeout plus a generou
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -32,14 +31,14 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from std_msgs.msg import Bool
 
-from test.conftest import REPO, pattern_frame
+from test.conftest import pattern_frame
+from test.support.domains import child_env
 from test.support.faulty_model import BLACK, WHITE, export_faulty_model, solid_frame
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, wait_until
 
 pytestmark = pytest.mark.integration
-DOMAIN = 1 + os.getpid() % 28
 TIMEOUT_S = 1.0
 DEADLINE_MS = 150.0
 MARGIN_S = 5.0  # generous: the machine is shared
@@ -79,8 +78,8 @@ def pipeline_status(diagnostics: list[DiagnosticArray]) -> list[tuple[int, str]]
 class Graph(EdgeGraph):
     """The edge node process, a camera, and consumers of the e-stop, lock and polygon."""
 
-    def __init__(self, params: Path, log: Path) -> None:
-        super().__init__(params, domain_id=DOMAIN, log_path=log, extra_env={"PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    def __init__(self, params: Path, log: Path, domain: int) -> None:
+        super().__init__(params, domain_id=domain, log_path=log, extra_env=child_env(domain))
         self.front = self.publisher(Image, "camera/front/image_raw")
         self.locks: list[bool] = []
         self.polygons: list[int] = []  # number of points of each polygon received
@@ -115,11 +114,11 @@ class Graph(EdgeGraph):
 
 
 @pytest.fixture(scope="module")
-def graph(faulty_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Graph]:
+def graph(faulty_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, ros_domain: int) -> Iterator[Graph]:
     tmp = tmp_path_factory.mktemp("watchdogs")
     params = tmp / "edge.yaml"
     params.write_text(yaml.safe_dump({"videorag_edge": {"ros__parameters": _params(faulty_model_dir)}}))
-    g = Graph(params, tmp / "edge.log")
+    g = Graph(params, tmp / "edge.log", ros_domain)
     try:
         g.wait_ready([g.front])
         yield g
@@ -191,10 +190,10 @@ def _kill_thread(name: str) -> None:
     assert n == 1
 
 
-def test_dead_worker_engages_the_estop(faulty_model_dir: Path) -> None:
+def test_dead_worker_engages_the_estop(faulty_model_dir: Path, own_ros_domain: int) -> None:
     from videorag_ros.ros.edge_node import EdgeNode
 
-    domain = DOMAIN + 100
+    domain = own_ros_domain
     node_ctx, watch_ctx = rclpy.Context(), rclpy.Context()
     rclpy.init(context=node_ctx, domain_id=domain)
     rclpy.init(context=watch_ctx, domain_id=domain)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from videorag_ros.ros.dds import is_confined
+
 rclpy = pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
 
 @pytest.fixture
-def ctx() -> Iterator[Any]:
-    """A fresh rclpy Context on a domain no other test process uses."""
+def ctx(own_ros_domain: int) -> Iterator[Any]:
+    """A fresh rclpy Context on a domain no other live test uses, discovery on localhost only."""
+    assert is_confined(), "test/conftest.py confines DDS to localhost before any rclpy.init"
     context = rclpy.Context()
-    rclpy.init(context=context, domain_id=200 + os.getpid() % 30)
+    rclpy.init(context=context, domain_id=own_ros_domain)
     yield context
     rclpy.shutdown(context=context)

@@ -15,6 +15,8 @@ BENCHES = {
     "soak": ("videorag_ros.cli.bench_soak", "N cameras at 30 Hz for minutes: bounded latency, counted drops, flat memory"),
     "replay": ("videorag_ros.cli.bench_replay", "scenario bags: trigger precision/recall, time-to-trigger, glass-to-action"),
 }
+# Benchmarks that never start rclpy (test_dds_confined.py probes every other one).
+ROS_FREE = frozenset({"model", "index"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,4 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines = "\n".join(f"  {k:<10} {h}" for k, (_, h) in BENCHES.items())
         print(f"usage: videorag bench <benchmark> [args]\n\nbenchmarks:\n{lines}", file=sys.stderr if args else sys.stdout)
         return 2 if args else 0
+    from videorag_ros.ros.dds import confine_to_localhost
+
+    confine_to_localhost()  # a benchmark's DDS never leaves this machine, nor its children's
     return int(importlib.import_module(BENCHES[args[0]][0]).main(args[1:]) or 0)

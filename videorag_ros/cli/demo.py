@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--domain", type=int, default=77, help="ROS_DOMAIN_ID of the demo graph")
     args = parser.parse_args(argv)
 
+    from videorag_ros.ros.dds import confine_to_localhost
+
+    confine_to_localhost()  # the demo's DDS never leaves this machine (before any rclpy import)
     from std_msgs.msg import String
 
     from videorag_ros.ros.graph import EdgeGraph, local_ros_env, start, stop, wait_until

@@ -25,6 +25,7 @@ from std_msgs.msg import Bool
 from videorag.msg import SemanticTrigger
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import stamp_to_ns
+from videorag_ros.ros.dds import confine_to_localhost
 
 STATE_NAMES = {SemanticTrigger.ENTER: "ENTER", SemanticTrigger.HOLD: "HOLD", SemanticTrigger.EXIT: "EXIT"}
 
@@ -54,9 +55,7 @@ def local_ros_env(domain_id: int | None = None) -> dict[str, str]:
     profile = large_frames_profile()
     if profile is not None and "FASTDDS_DEFAULT_PROFILES_FILE" not in env and "FASTRTPS_DEFAULT_PROFILES_FILE" not in env:
         env["FASTDDS_DEFAULT_PROFILES_FILE"] = env["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(profile)
-    env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")  # Jazzy and later
-    if "ROS_AUTOMATIC_DISCOVERY_RANGE" not in os.environ:
-        env.setdefault("ROS_LOCALHOST_ONLY", "1")  # Humble
+    confine_to_localhost(env)
     if domain_id is not None:
         env["ROS_DOMAIN_ID"] = str(domain_id)
     env["PYTHONUNBUFFERED"] = "1"
@@ -236,6 +235,7 @@ class EdgeGraph:
             if key in env:
                 os.environ[key] = env[key]
         self.log_path = log_path
+        self.domain_id = domain_id
         self.proc = start(["edge", "--params", str(params)], env, log_path=str(log_path))
         try:
             self.ctx = rclpy.Context()
