@@ -1,0 +1,217 @@
+"""Live video sources a test serves on 127.0.0.1: MPEG-TS over TCP or UDP (PyAV muxes it) and MJPEG over HTTP.
+
+No RTSP server: the PyPI GStreamer wheels (gstreamer-bundle 1.28) publish their binary parts
+for macOS and Windows only, so nothing pip-installable here brings gst-rtsp-server on Linux.
+The bridge's RTSP path is FFmpeg's own client (the same ``av.open`` as these streams).
+
+Each server runs on its own thread, sends synthetic frames at a fixed rate, and can be told to
+stall (keep the connection, send nothing) or be stopped and started again on the same port.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from fractions import Fraction
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import cv2
+import numpy as np
+
+
+def moving_frame(i: int, width: int = 640, height: int = 480) -> np.ndarray:
+    """A synthetic rgb24 frame: a grey gradient with a white square moving one step per frame."""
+    img = np.empty((height, width, 3), np.uint8)
+    img[:] = (np.arange(width, dtype=np.uint16) * 255 // max(1, width - 1)).astype(np.uint8)[None, :, None]
+    x = (i * 8) % max(1, width - 64)
+    img[height // 2 - 32 : height // 2 + 32, x : x + 64] = 255
+    return img
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _SocketFile:
+    """A write-only file object over a socket, for PyAV's muxer."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def write(self, data: bytes) -> int:
+        self._sock.sendall(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class StreamServer:
+    """Serves MPEG-TS (H.264) over TCP to each connecting client, or pushes it to a UDP port.
+
+    ``stall()`` stops sending (the connection stays open); ``resume()`` continues; ``stop()`` /
+    ``start()`` close and reopen the server on the same port.
+    """
+
+    def __init__(self, *, proto: str = "tcp", port: int | None = None, fps: float = 15.0, width: int = 640, height: int = 480) -> None:
+        """Create the server (``start`` serves).
+
+        Args:
+            proto: ``tcp`` (listen; each client gets its own stream) or ``udp`` (push to ``port``).
+            port: Port on 127.0.0.1 (a free one by default).
+            fps: Frame rate.
+            width: Frame width.
+            height: Frame height.
+        """
+        self.proto, self.fps, self.width, self.height = proto, fps, width, height
+        self.port = port or free_port(socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+        self.url = f"{proto}://127.0.0.1:{self.port}"
+        self.sent = 0
+        self._running = threading.Event()
+        self._stalled = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listener: socket.socket | None = None
+
+    def start(self) -> StreamServer:
+        """Start serving."""
+        self._running.set()
+        if self.proto == "tcp":
+            self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._listener.bind(("127.0.0.1", self.port))
+            self._listener.listen(4)
+            self._listener.settimeout(0.2)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close the server and every connection."""
+        self._running.clear()
+        if self._thread is not None:
+            self._thread.join(5.0)
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def stall(self) -> None:
+        """Stop sending frames; connections stay open."""
+        self._stalled.set()
+
+    def resume(self) -> None:
+        """Send frames again."""
+        self._stalled.clear()
+
+    def _serve(self) -> None:
+        if self.proto == "udp":
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                self._stream(_DatagramFile(s, self.port))
+            return
+        assert self._listener is not None
+        while self._running.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._client, args=(conn,), daemon=True).start()
+
+    def _client(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                self._stream(_SocketFile(conn))
+            except OSError:
+                pass
+
+    def _stream(self, sink: Any) -> None:
+        import av
+
+        out = av.open(sink, "w", format="mpegts")
+        try:
+            st = out.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1000), options={"tune": "zerolatency", "preset": "ultrafast", "g": str(int(self.fps))})
+            st.width, st.height, st.pix_fmt = self.width, self.height, "yuv420p"
+            i, t_next = 0, time.monotonic()
+            while self._running.is_set():
+                t_next += 1 / self.fps
+                time.sleep(max(0.0, t_next - time.monotonic()))
+                if self._stalled.is_set():
+                    continue
+                frame = av.VideoFrame.from_ndarray(moving_frame(i, self.width, self.height), format="rgb24")
+                frame.pts = i
+                for packet in st.encode(frame):
+                    out.mux(packet)
+                i += 1
+                self.sent += 1
+        finally:
+            try:
+                out.close()
+            except (OSError, ValueError):
+                pass
+
+
+class _DatagramFile:
+    """MPEG-TS over UDP: 7 TS packets (1316 bytes) per datagram, like FFmpeg's udp output."""
+
+    def __init__(self, sock: socket.socket, port: int) -> None:
+        self._sock, self._port, self._buf = sock, port, b""
+
+    def write(self, data: bytes) -> int:
+        self._buf += data
+        while len(self._buf) >= 1316:
+            try:
+                self._sock.sendto(self._buf[:1316], ("127.0.0.1", self._port))
+            except OSError:  # nobody listening (yet): UDP drops it, like a camera's stream would be
+                pass
+            self._buf = self._buf[1316:]
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class MjpegServer:
+    """An HTTP MJPEG camera (``multipart/x-mixed-replace``) on 127.0.0.1, like most IP cameras serve."""
+
+    def __init__(self, *, fps: float = 15.0, width: int = 640, height: int = 480) -> None:
+        """Create and start the server at ``self.url``."""
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace;boundary=frame")
+                self.end_headers()
+                i, t_next = 0, time.monotonic()
+                try:
+                    while server.running:
+                        t_next += 1 / fps
+                        time.sleep(max(0.0, t_next - time.monotonic()))
+                        ok, jpg = cv2.imencode(".jpg", moving_frame(i, width, height)[:, :, ::-1])
+                        assert ok
+                        data = jpg.tobytes()
+                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data + b"\r\n")
+                        server.sent += 1
+                        i += 1
+                except OSError:
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.running, self.sent = True, 0
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/video.mjpg"
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.running = False
+        self._httpd.shutdown()
+        self._httpd.server_close()
