@@ -27,5 +27,7 @@ setup(
         "rosbags>=0.10",
         "tqdm>=4.60",
     ],
+    # The ingest doors (videorag bridge, ingest ws|webrtc, stream-client): pip install 'videorag[ingest]'.
+    extras_require={"ingest": ["av>=12", "websockets>=13", "aiortc>=1.9", "aiohttp>=3.9"]},
     entry_points={"console_scripts": ["videorag = videorag_ros.cli.main:main"]},
 )

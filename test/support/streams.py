@@ -10,6 +10,7 @@ stall (keep the connection, send nothing) or be stopped and started again on the
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -123,11 +124,8 @@ class StreamServer:
             threading.Thread(target=self._client, args=(conn,), daemon=True).start()
 
     def _client(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                self._stream(_SocketFile(conn))
-            except OSError:
-                pass
+        with conn, contextlib.suppress(OSError):
+            self._stream(_SocketFile(conn))
 
     def _stream(self, sink: Any) -> None:
         import av
@@ -149,10 +147,8 @@ class StreamServer:
                 i += 1
                 self.sent += 1
         finally:
-            try:
+            with contextlib.suppress(OSError, ValueError, av.error.FFmpegError):
                 out.close()
-            except (OSError, ValueError):
-                pass
 
 
 class _DatagramFile:
@@ -164,10 +160,8 @@ class _DatagramFile:
     def write(self, data: bytes) -> int:
         self._buf += data
         while len(self._buf) >= 1316:
-            try:
+            with contextlib.suppress(OSError):  # nobody listening (yet): UDP drops it, as a camera's stream would be
                 self._sock.sendto(self._buf[:1316], ("127.0.0.1", self._port))
-            except OSError:  # nobody listening (yet): UDP drops it, like a camera's stream would be
-                pass
             self._buf = self._buf[1316:]
         return len(data)
 

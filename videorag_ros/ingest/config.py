@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,7 +78,7 @@ def _ok_type(default: Any, value: Any) -> tuple[bool, Any]:
     if isinstance(default, int):
         return isinstance(value, int) and not isinstance(value, bool), value
     if isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         return ok, float(value) if ok else value
     if isinstance(default, str):
         return isinstance(value, str), value

@@ -150,7 +150,7 @@ def run(s: dict[str, Any], out: _Writer) -> int:
                         out.send(JPEG, buf.tobytes(), pts=fpts, rx_ns=rx, width=w, height=h)
                 else:
                     rgb = np.ascontiguousarray(frame.reformat(width=w, height=h, format="rgb24").to_ndarray())
-                    out.send(RGB, memoryview(rgb).cast("B"), pts=fpts, rx_ns=rx, width=w, height=h)
+                    out.send(RGB, rgb.data.cast("B"), pts=fpts, rx_ns=rx, width=w, height=h)
         if not (s["loop"] and s["kind"] == "file" and first_pts is not None and last_pts is not None):
             out.json(EOS, {})
             return 0

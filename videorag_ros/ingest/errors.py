@@ -25,16 +25,21 @@ class MissingDependencyError(IngestError):
     """An optional ``ingest`` dependency (av, websockets, aiortc, aiohttp) is not installed."""
 
 
+# What each door imports, and the oldest release that has it.
+_MODULES = {"websockets": ("websockets.asyncio.server", "websockets>=13"), "av": ("av", "av>=12"), "aiortc": ("aiortc", "aiortc>=1.9"), "aiohttp": ("aiohttp.web", "aiohttp>=3.9")}
+
+
 def require(module: str) -> None:
-    """Import ``module`` or raise a one-line error naming the ``ingest`` extra.
+    """Import ``module`` (at the version the doors need) or raise a one-line error naming the ``ingest`` extra.
 
     Raises:
-        MissingDependencyError: The module is not importable.
+        MissingDependencyError: The module is not importable, or too old.
     """
     import importlib
 
+    name, wanted = _MODULES.get(module, (module, module))
     try:
-        importlib.import_module(module)
+        importlib.import_module(name)
     except ImportError as err:
-        msg = f"the '{module}' package is needed for this door but is not installed; install the extra: pip install 'videorag[ingest]'"
+        msg = f"this door needs {wanted} (module '{name}' is not importable); install the extra: pip install 'videorag[ingest]'"
         raise MissingDependencyError(msg) from err

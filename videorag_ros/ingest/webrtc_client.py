@@ -67,11 +67,9 @@ class WhipPublisher:
         pc.addTrack(self._track)
         channel = pc.createDataChannel("videorag-events")
 
-        @channel.on("open")  # type: ignore[misc]
         def on_open() -> None:
             self.channel_open.set()
 
-        @channel.on("message")  # type: ignore[misc]
         def on_message(msg: Any) -> None:
             try:
                 event = json.loads(msg)
@@ -81,6 +79,8 @@ class WhipPublisher:
             if self._on_event is not None:
                 self._on_event(event)
 
+        channel.on("open", on_open)
+        channel.on("message", on_message)
         await pc.setLocalDescription(await pc.createOffer())
         headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {self._token}"}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout_s)) as http, http.post(self.url, data=pc.localDescription.sdp, headers=headers) as resp:
@@ -111,7 +111,7 @@ class _LatestFrameTrack:
     def __new__(cls, owner: WhipPublisher) -> Any:
         from aiortc import VideoStreamTrack
 
-        class Track(VideoStreamTrack):  # type: ignore[misc]
+        class Track(VideoStreamTrack):
             def __init__(self) -> None:
                 super().__init__()
                 self._latest: tuple[np.ndarray, int] | None = None
@@ -140,3 +140,41 @@ class _LatestFrameTrack:
                 return frame
 
         return Track()
+
+
+def stream_whip(*, url: str, token: str, source: Any, fps: float, max_width: int, loop_file: bool = False,
+                duration_s: float | None = None, on_event: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Stream a source to a WHIP endpoint until it ends or ``duration_s`` passes.
+
+    Returns:
+        A summary (frames captured / pushed / dropped, events received).
+
+    Raises:
+        AuthError: The token was refused.
+        IngestError: The offer was refused.
+    """
+    from videorag_ros.ingest.bridge import BridgeConfig, StreamBridge
+
+    async def run() -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        pub = WhipPublisher(url=url, token=token, on_event=on_event)
+        captured = [0]
+
+        def on_frame(frame: Any) -> None:  # bridge thread
+            captured[0] += 1
+            rgb = np.frombuffer(frame.data, np.uint8).reshape(frame.height, frame.width, 3)
+            loop.call_soon_threadsafe(pub.push, rgb, frame.stamp_ns)
+
+        bridge = StreamBridge(BridgeConfig(source=source, camera="whip", output="raw", max_width=max_width, max_height=8192, max_fps=fps, loop=loop_file), on_frame)
+        await pub.start()
+        bridge.start()
+        end = None if duration_s is None else time.monotonic() + duration_s
+        try:
+            while (end is None or time.monotonic() < end) and bridge.state not in ("ended", "failed"):
+                await asyncio.sleep(0.1)
+        finally:
+            bridge.stop()
+            await pub.close()
+        return {"frames_captured": captured[0], "frames_pushed": pub.frames_pushed, "frames_dropped": pub.frames_dropped, "events": len(pub.events)}
+
+    return asyncio.run(run())

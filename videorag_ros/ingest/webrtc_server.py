@@ -14,7 +14,6 @@ per-client latest-wins slots to a dispatcher thread that calls ``on_frame``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -105,6 +104,7 @@ class WebRtcIngestServer:
         self.counters = DoorCounters()
         self.mailbox: LatestWinsMailbox[IngestFrame] = LatestWinsMailbox()
         self._peers: dict[str, _Peer] = {}
+        self._closing: set[asyncio.Future[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -274,19 +274,20 @@ class WebRtcIngestServer:
     def _wire(self, peer: _Peer) -> None:
         pc = peer.pc
 
-        @pc.on("track")  # type: ignore[misc]
         def on_track(track: Any) -> None:
             if track.kind == "video":
                 peer.tasks.append(asyncio.ensure_future(self._consume(peer, track)))
 
-        @pc.on("datachannel")  # type: ignore[misc]
         def on_datachannel(channel: Any) -> None:
             peer.channel = channel
 
-        @pc.on("connectionstatechange")  # type: ignore[misc]
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
                 await self._close(peer)
+
+        pc.on("track", on_track)
+        pc.on("datachannel", on_datachannel)
+        pc.on("connectionstatechange", on_state)
 
     async def _consume(self, peer: _Peer, track: Any) -> None:
         from aiortc.mediastreams import MediaStreamError
@@ -298,7 +299,7 @@ class WebRtcIngestServer:
                 frame = await asyncio.wait_for(track.recv(), c.idle_timeout_s)
             except TimeoutError:
                 self._bad_input(peer.client, "idle_timeouts", f"no video for {c.idle_timeout_s:g} s; closing the peer")
-                asyncio.ensure_future(self._close(peer))
+                await self._close_later(peer)
                 return
             except MediaStreamError:
                 return
@@ -316,6 +317,12 @@ class WebRtcIngestServer:
             item = IngestFrame(peer.client, "rgb", rgb.tobytes(), w, h, stamp, source, rx, peer.seq)
             if self.mailbox.put(peer.client, item):
                 self.counters.add(peer.client, "dropped")
+
+    async def _close_later(self, peer: _Peer) -> None:
+        # _close cancels this very task (it is one of the peer's), so close from a task of its own.
+        closing = asyncio.ensure_future(self._close(peer))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     async def _close(self, peer: _Peer) -> None:
         if self._peers.get(peer.client) is not peer:
