@@ -155,10 +155,13 @@ class StreamBridge:
             outcome = self._session()
             if self._stop.is_set():
                 break
-            if outcome == "eos":
+            if outcome == "eos" and not cfg.source.live:
                 self.state = "ended"
                 log.info("bridge %s: %s ended", cam, cfg.source.describe())
                 return
+            if outcome == "eos":  # a live source that ends has gone away: reconnect
+                self.counters.add(cam, "stream_ends")
+                self.last_error = "the stream ended (the source closed it)"
             if time.monotonic() - started >= STABLE_S and self.counters.get(cam, "frames_in"):
                 backoff.reset()
             failures += 1
@@ -180,8 +183,9 @@ class StreamBridge:
 
     def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stderr is not None
-        for line in proc.stderr:
-            self._stderr_tail.append(line.decode(errors="replace").rstrip()[:300])
+        with proc.stderr:
+            for line in proc.stderr:
+                self._stderr_tail.append(line.decode(errors="replace").rstrip()[:300])
 
     def _kill_child(self) -> None:
         proc = self._proc
