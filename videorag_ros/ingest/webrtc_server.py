@@ -138,8 +138,9 @@ class WebRtcIngestServer:
         """Close every peer and stop the threads."""
         self._running = False
         self.mailbox.close()
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        loop = self._loop
+        if loop is not None and self._stop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._stop.set)
         for t in self._threads:
             t.join(10.0)
 

@@ -142,8 +142,9 @@ class WsIngestServer:
         """Close every connection and stop the threads."""
         self._running = False
         self.mailbox.close()
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        loop = self._loop
+        if loop is not None and self._stop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._stop.set)
         for t in self._threads:
             t.join(5.0)
 
