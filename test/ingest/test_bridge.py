@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("av", reason="the 'ingest' extra (av) is not installed: pip install 'videorag[ingest]'")
 
-from test.support.streams import MjpegServer, StreamServer, free_port
+from videorag_ros.ingest.loopback_streams import MjpegServer, StreamServer, free_port
 from videorag_ros.ingest.bridge import BridgeConfig, StreamBridge
 from videorag_ros.ingest.frame import IngestFrame
 from videorag_ros.ingest.source import parse_source

@@ -1,4 +1,6 @@
-"""Live video sources a test serves on 127.0.0.1: MPEG-TS over TCP or UDP (PyAV muxes it) and MJPEG over HTTP.
+"""Live video sources served on 127.0.0.1 for tests and ``videorag bench ingest``: MPEG-TS over TCP or UDP
+(PyAV muxes it) and MJPEG over HTTP; and a frame-index pattern that survives lossy codecs, so a
+benchmark can tell which sent frame a received one is.
 
 No RTSP server: the PyPI GStreamer wheels (gstreamer-bundle 1.28) publish their binary parts
 for macOS and Windows only, so nothing pip-installable here brings gst-rtsp-server on Linux.
@@ -14,6 +16,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,6 +32,30 @@ def moving_frame(i: int, width: int = 640, height: int = 480) -> np.ndarray:
     x = (i * 8) % max(1, width - 64)
     img[height // 2 - 32 : height // 2 + 32, x : x + 64] = 255
     return img
+
+
+INDEX_BITS = 16
+_BLOCK_ROWS = 32  # height of the index stripe at the top of a frame
+
+
+def draw_index(rgb: np.ndarray, index: int) -> np.ndarray:
+    """Write ``index`` (16 bits) into the top stripe of ``rgb`` as black/white blocks (in place; returns it)."""
+    w = rgb.shape[1] // INDEX_BITS
+    for bit in range(INDEX_BITS):
+        rgb[:_BLOCK_ROWS, bit * w : (bit + 1) * w] = 255 if (index >> bit) & 1 else 0
+    return rgb
+
+
+def read_index(rgb: np.ndarray) -> int:
+    """The index ``draw_index`` wrote, from a decoded (possibly scaled, lossy) frame."""
+    h = max(1, rgb.shape[0] * _BLOCK_ROWS // 480 // 2)  # the middle rows of the stripe, at any scale
+    w = rgb.shape[1] // INDEX_BITS
+    value = 0
+    for bit in range(INDEX_BITS):
+        block = rgb[h // 2 : h, bit * w + w // 4 : (bit + 1) * w - w // 4]
+        if float(block.mean()) > 127.0:
+            value |= 1 << bit
+    return value
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -59,7 +86,8 @@ class StreamServer:
     ``start()`` close and reopen the server on the same port.
     """
 
-    def __init__(self, *, proto: str = "tcp", port: int | None = None, fps: float = 15.0, width: int = 640, height: int = 480) -> None:
+    def __init__(self, *, proto: str = "tcp", port: int | None = None, fps: float = 15.0, width: int = 640, height: int = 480,
+                 indexed: bool = False, on_sent: Callable[[int, int], None] | None = None) -> None:  # fmt: skip
         """Create the server (``start`` serves).
 
         Args:
@@ -68,7 +96,10 @@ class StreamServer:
             fps: Frame rate.
             width: Frame width.
             height: Frame height.
+            indexed: Draw each frame's index (``draw_index``).
+            on_sent: Called with ``(index, time.time_ns())`` as each frame is handed to the encoder.
         """
+        self.indexed, self.on_sent = indexed, on_sent
         self.proto, self.fps, self.width, self.height = proto, fps, width, height
         self.port = port or free_port(socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
         self.url = f"{proto}://127.0.0.1:{self.port}"
@@ -130,7 +161,9 @@ class StreamServer:
     def _stream(self, sink: Any) -> None:
         import av
 
-        out = av.open(sink, "w", format="mpegts")
+        # Write each packet out at once (a camera does): PyAV's default 32 KiB I/O buffer would hold
+        # frames back until it fills.
+        out = av.open(sink, "w", format="mpegts", options={"flush_packets": "1"}, buffer_size=4096)
         try:
             st = out.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1000), options={"tune": "zerolatency", "preset": "ultrafast", "g": str(int(self.fps))})
             st.width, st.height, st.pix_fmt = self.width, self.height, "yuv420p"
@@ -140,8 +173,13 @@ class StreamServer:
                 time.sleep(max(0.0, t_next - time.monotonic()))
                 if self._stalled.is_set():
                     continue
-                frame = av.VideoFrame.from_ndarray(moving_frame(i, self.width, self.height), format="rgb24")
+                rgb = moving_frame(i, self.width, self.height)
+                if self.indexed:
+                    draw_index(rgb, i % (1 << INDEX_BITS))
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
                 frame.pts = i
+                if self.on_sent is not None:
+                    self.on_sent(i, time.time_ns())
                 for packet in st.encode(frame):
                     out.mux(packet)
                 i += 1
