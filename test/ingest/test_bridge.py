@@ -3,6 +3,7 @@ on 127.0.0.1, and what goes wrong with sources: restarts, stalls, a crashing dec
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -15,9 +16,9 @@ import pytest
 
 pytest.importorskip("av", reason="the 'ingest' extra (av) is not installed: pip install 'videorag[ingest]'")
 
-from videorag_ros.ingest.loopback_streams import MjpegServer, StreamServer, free_port
 from videorag_ros.ingest.bridge import BridgeConfig, StreamBridge
 from videorag_ros.ingest.frame import IngestFrame
+from videorag_ros.ingest.loopback_streams import MjpegServer, StreamServer, free_port
 from videorag_ros.ingest.source import parse_source
 
 
@@ -90,7 +91,7 @@ def test_file_ends_or_loops(run_bridge, footage) -> None:
 
 
 def test_compressed_output_encodes_jpeg(run_bridge, footage) -> None:
-    b, sink = run_bridge(str(footage("vtest.avi")), output="compressed", realtime=False, max_width=320, max_height=320)
+    _, sink = run_bridge(str(footage("vtest.avi")), output="compressed", realtime=False, max_width=320, max_height=320)
     assert wait_for(lambda: len(sink) >= 3, 20.0)
     f, _ = sink.frames[0]
     assert f.kind == "jpeg" and f.data[:3] == b"\xff\xd8\xff" and (f.width, f.height) == (320, 240)
@@ -114,7 +115,8 @@ def test_live_tcp_stream_is_stamped_from_pts_and_reconnects_after_a_server_resta
         server.stop()
 
 
-def test_a_stalled_stream_is_detected_and_reconnected(run_bridge) -> None:
+def test_a_stalled_stream_is_detected_and_reconnected(run_bridge, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="videorag_ros.ingest")
     server = StreamServer(proto="tcp", fps=15).start()
     try:
         b, sink = run_bridge(server.url, stall_timeout_s=1.0)
@@ -122,6 +124,7 @@ def test_a_stalled_stream_is_detected_and_reconnected(run_bridge) -> None:
         server.stall()  # connection open, no bytes
         assert wait_for(lambda: b.counters.get("cam", "stalls") >= 1, 10.0)
         assert "stalled" in b.last_error
+        assert wait_for(lambda: "no frame for 1 s (stream stalled); reconnecting" in caplog.text, 5.0)
         server.resume()
         before = len(sink)
         assert wait_for(lambda: len(sink) >= before + 5, 20.0), b.last_error
@@ -129,7 +132,8 @@ def test_a_stalled_stream_is_detected_and_reconnected(run_bridge) -> None:
         server.stop()
 
 
-def test_a_crashing_decoder_costs_a_reconnect_not_the_bridge(run_bridge) -> None:
+def test_a_crashing_decoder_costs_a_reconnect_not_the_bridge(run_bridge, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="videorag_ros.ingest")
     server = StreamServer(proto="tcp", fps=15).start()
     try:
         b, sink = run_bridge(server.url)
@@ -137,6 +141,7 @@ def test_a_crashing_decoder_costs_a_reconnect_not_the_bridge(run_bridge) -> None
         os.kill(b.child_pid, signal.SIGSEGV)  # what a decoder bug on hostile input looks like
         assert wait_for(lambda: b.counters.get("cam", "decoder_crashes") == 1, 10.0)
         assert "crashed (SIGSEGV)" in b.last_error
+        assert wait_for(lambda: "the decoder crashed (SIGSEGV); reconnecting" in caplog.text, 5.0)
         before = len(sink)
         assert wait_for(lambda: len(sink) >= before + 5, 20.0), b.last_error
     finally:

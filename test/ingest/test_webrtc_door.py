@@ -16,9 +16,9 @@ pytest.importorskip("aiohttp", reason="the 'ingest' extra (aiohttp) is not insta
 
 import aiohttp
 
-from videorag_ros.ingest.loopback_streams import moving_frame
 from videorag_ros.ingest.errors import AuthError, IngestError
 from videorag_ros.ingest.frame import IngestFrame
+from videorag_ros.ingest.loopback_streams import moving_frame
 from videorag_ros.ingest.webrtc_client import WhipPublisher
 from videorag_ros.ingest.webrtc_server import SERVER, WebRtcConfig, WebRtcIngestServer
 
@@ -135,7 +135,7 @@ def test_refused_offers_are_counted_with_a_reason(door, caplog: pytest.LogCaptur
 
 
 def test_a_peer_that_stops_sending_video_is_closed(door) -> None:
-    server, frames = door(idle_timeout_s=1.0)
+    server, _ = door(idle_timeout_s=1.0)
 
     async def run() -> None:
         pub = WhipPublisher(url=f"http://127.0.0.1:{server.port}/whip/quiet", token=TOKEN)

@@ -86,7 +86,7 @@ def door(token_file: Path) -> Iterator[Callable[..., tuple[WsIngestServer, Publi
         s.stop()
 
 
-async def hello(url: str, client: str, token: str = TOKEN, **kw: object):  # noqa: ANN201
+async def hello(url: str, client: str, token: str = TOKEN, **kw: object):
     ws = await connect(url, compression=None, max_size=None, **kw)  # type: ignore[arg-type]
     await ws.send(proto.hello_message(client, token))
     return ws, json.loads(await ws.recv())
@@ -282,7 +282,7 @@ def test_port_in_use_is_a_clear_error(door, token_file: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         server = WsIngestServer(WsConfig.from_params({"token_file": str(token_file), "port": s.getsockname()[1]}), lambda f: None)
-        with pytest.raises(IngestError, match="cannot listen on 127.0.0.1"):
+        with pytest.raises(IngestError, match=r"cannot listen on 127\.0\.0\.1"):
             server.start()
         server.stop()
 
@@ -318,3 +318,36 @@ def test_stream_client_with_a_wrong_token_fails_at_once(door, footage) -> None:
     client = StreamClient(url=f"ws://127.0.0.1:{server.port}", client_id="cam8", token="wrong-token-000000000", source=parse_source(str(footage("vtest.avi"))))
     with pytest.raises(AuthError, match="refused the token"):
         client.run(10.0)
+
+
+def test_stream_client_reconnects_after_the_door_restarts(token_file: Path, footage) -> None:
+    from videorag_ros.ingest.loopback_streams import free_port
+    from videorag_ros.ingest.source import parse_source
+    from videorag_ros.ingest.ws_client import StreamClient
+
+    port = free_port()
+    pub = Published()
+    cfg = WsConfig.from_params({"token_file": str(token_file), "port": port})
+    first = WsIngestServer(cfg, pub)
+    first.start()
+    restarted: list[WsIngestServer] = []
+
+    def restart() -> None:
+        wait_for(lambda: len(pub.of("cam9")) >= 3, 20)
+        first.stop()  # the server goes away ...
+        time.sleep(1.0)
+        second = WsIngestServer(cfg, pub)  # ... and comes back on the same port
+        second.start()
+        restarted.append(second)
+
+    t = threading.Thread(target=restart, daemon=True)
+    t.start()
+    client = StreamClient(url=f"ws://127.0.0.1:{port}", client_id="cam9", token=TOKEN, source=parse_source(str(footage("vtest.avi"))), fps=5, max_width=160, loop_file=True)
+    try:
+        stats = client.run(8.0)
+    finally:
+        t.join(5)
+        for s in restarted:
+            s.stop()
+    assert stats.connects == 2
+    assert restarted and restarted[0].counters.get("cam9", "frames_in") >= 3
