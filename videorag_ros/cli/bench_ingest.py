@@ -121,9 +121,11 @@ def _ws(rec: Any, args: argparse.Namespace, out: Path, env: dict[str, str], tok:
     from videorag_ros.ingest.loopback_streams import free_port
 
     port = free_port()
-    door = _Door(["ingest", "ws", "--token-file", str(tok), "--port", str(port), "--max-width", "4096", "--max-height", "4096"], out, "ws", env, port)
+    door = _Door(["ingest", "ws", "--token-file", str(tok), "--port", str(port), "--max-width", "4096", "--max-height", "4096", "--max-clients", "64"], out, "ws", env, port)
     steps: list[dict[str, Any]] = []
     try:
+        rec.subscribe("/ingest/warmup/image_raw/compressed", raw=False)  # first connection, publisher creation, discovery: not measured
+        asyncio.run(ws_clients(f"ws://127.0.0.1:{port}", TOKEN, ["warmup"], fps=args.fps, seconds=2.0, jpegs=jpegs))
         for k, (n, fps) in enumerate([(1, float(args.fps)), *args.load]):
             names = [f"s{k}c{i}" for i in range(n)]
             for name in names:
@@ -157,6 +159,8 @@ def _webrtc(rec: Any, args: argparse.Namespace, out: Path, env: dict[str, str], 
     door = _Door(["ingest", "webrtc", "--token-file", str(tok), "--port", str(port), "--max-width", "4096", "--max-height", "4096", "--max-fps", "0"], out, "webrtc", env, port)
     steps: list[dict[str, Any]] = []
     try:
+        rec.subscribe("/ingest/warmup/image_raw", raw=True, indexed=True)
+        asyncio.run(whip_peers(lambda c: f"http://127.0.0.1:{port}/whip/{c}", TOKEN, ["warmup"], fps=args.fps, seconds=2.0, width=args.width, height=args.height))
         for k, n in enumerate([1, *args.peers]):
             names = [f"p{k}c{i}" for i in range(n)]
             for name in names:
@@ -280,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--doors", default="ws,webrtc,bridge", help="comma-separated: ws, webrtc, bridge")
-    parser.add_argument("--load", type=_steps, default=_steps("2x15,4x15,8x15,8x30,16x30"), help="WebSocket load steps NxFPS,... (default 2x15,4x15,8x15,8x30,16x30)")
+    parser.add_argument("--load", type=_steps, default=_steps("2x15,4x15,8x15,8x30,16x30,32x30"), help="WebSocket load steps NxFPS,... (default 2x15,4x15,8x15,8x30,16x30,32x30)")
     parser.add_argument("--peers", type=lambda s: [int(x) for x in s.split(",") if x], default=[2, 4], help="WebRTC load steps: peers at --fps (default 2,4)")
     parser.add_argument("--domain", type=int, help="ROS_DOMAIN_ID (default: derived from the pid)")
     parser.add_argument("--out-dir", help="where the door logs go")

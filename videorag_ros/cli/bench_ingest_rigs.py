@@ -43,10 +43,13 @@ def listening(port: int) -> bool:
 
 
 def jpeg_640(index: int, width: int, height: int, quality: int = 80) -> bytes:
-    """A synthetic JPEG of the benchmark's size (what an edge client sends)."""
+    """A JPEG of the benchmark's size as an edge client sends it: a synthetic frame with sensor-like noise
+    (a flat synthetic frame compresses to a fraction of a camera frame's size)."""
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", moving_frame(index, width, height)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    noise = np.random.default_rng(index).normal(0.0, 10.0, (height, width, 3))
+    rgb = np.clip(moving_frame(index, width, height).astype(np.float64) + noise, 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return bytes(buf.tobytes())
 
