@@ -52,6 +52,11 @@ def test_ingest_refuses_a_missing_or_weak_token(tmp_path: Path, capsys: pytest.C
     assert "shorter than 16" in capsys.readouterr().err
     assert ingest.main(["ws"]) == 1  # no token file at all
     assert "no token file given" in capsys.readouterr().err
+    good = tmp_path / "good"
+    good.write_text("0123456789abcdef0123")
+    good.chmod(0o600)
+    assert ingest.main(["ws", "--token-file", str(good), "--max-clients", "200"]) == 1  # 200 x 2 MiB x 4 > 256 MiB
+    assert "exceeds max_memory_bytes" in capsys.readouterr().err
 
 
 def test_stream_client_refuses_bad_urls_and_ranges(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

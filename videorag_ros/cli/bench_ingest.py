@@ -121,7 +121,7 @@ def _ws(rec: Any, args: argparse.Namespace, out: Path, env: dict[str, str], tok:
     from videorag_ros.ingest.loopback_streams import free_port
 
     port = free_port()
-    door = _Door(["ingest", "ws", "--token-file", str(tok), "--port", str(port), "--max-width", "4096", "--max-height", "4096", "--max-clients", "64"], out, "ws", env, port)
+    door = _Door(["ingest", "ws", "--token-file", str(tok), "--port", str(port), "--max-width", "4096", "--max-height", "4096", "--max-clients", "64", "--max-frame-bytes", str(1 << 20)], out, "ws", env, port)
     steps: list[dict[str, Any]] = []
     try:
         rec.subscribe("/ingest/warmup/image_raw/compressed", raw=False)  # first connection, publisher creation, discovery: not measured

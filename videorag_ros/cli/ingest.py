@@ -49,15 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     from videorag_ros.core.config import load_params_file
     from videorag_ros.core.errors import VideoragError
-    from videorag_ros.ingest.auth import read_token
-    from videorag_ros.ingest.config import WEBRTC_PARAMS, WS_PARAMS, check_params
+    from videorag_ros.ingest.webrtc_server import WebRtcConfig
+    from videorag_ros.ingest.ws_server import WsConfig
 
-    specs, node = (WS_PARAMS, "videorag_ws_ingest") if args.door == "ws" else (WEBRTC_PARAMS, "videorag_webrtc_ingest")
+    node = "videorag_ws_ingest" if args.door == "ws" else "videorag_webrtc_ingest"
     values: dict[str, Any] = {k: v for k, v in vars(args).items() if k not in ("door", "params")}
     try:
         from_file = load_params_file(args.params, node) if "params" in args else {}
-        checked = check_params(specs, from_file | values)
-        read_token(checked["token_file"])
+        # The doors' own checks (types, ranges, the memory bound, the token file) before any DDS start-up.
+        (WsConfig if args.door == "ws" else WebRtcConfig).from_params(from_file | values)
     except VideoragError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -71,8 +71,10 @@ class BridgeNode(Node):
         self._diag.publish(diagnostics_array(self, [status]))
 
     def destroy_node(self) -> None:
-        """Stop the bridge, then destroy the node."""
-        self.bridge.stop()
+        """Stop the bridge (if it was made), then destroy the node."""
+        bridge = getattr(self, "bridge", None)
+        if bridge is not None:
+            bridge.stop()
         super().destroy_node()
 
 

@@ -72,6 +72,8 @@ class ClientDoorNode(Node):
         self._diag.publish(diagnostics_array(self, statuses))
 
     def destroy_node(self) -> None:
-        """Stop the server, then destroy the node."""
-        self.server.stop()
+        """Stop the server (if it was made), then destroy the node."""
+        server = getattr(self, "server", None)
+        if server is not None:
+            server.stop()
         super().destroy_node()
