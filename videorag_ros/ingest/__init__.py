@@ -6,8 +6,11 @@ objects (a JPEG passed through, or an RGB array) with a capture stamp; the thin 
 
 Modules: ``source`` (what a ``--source`` names), ``decode_worker`` (PyAV decoding in a child
 process), ``bridge`` (reconnect, backoff, pacing, counters), ``stamps`` (capture time),
-``ws_protocol`` / ``ws_server`` / ``ws_client`` (the WebSocket door), ``webrtc_server`` (the
-WHIP-style aiortc answerer), ``auth`` (tokens), ``config`` (parameter tables of the doors).
+``ws_protocol`` / ``ws_server`` / ``ws_client`` (the WebSocket door), ``webrtc_server`` /
+``webrtc_client`` / ``ice`` (the WHIP-style aiortc answerer and publisher), ``auth`` (tokens),
+``config`` (parameter tables of the doors), ``frame`` (the frame and counters every door hands
+on), ``backoff``, ``errors``, and ``loopback_streams`` (sources served on 127.0.0.1 for the tests
+and ``videorag bench ingest``).
 The optional dependencies (av, websockets, aiortc, aiohttp: the ``ingest`` extra) are imported
 only by the modules that need them.
 """
