@@ -11,9 +11,9 @@
    "score", "threshold", "stamp_ns", "latency_ms", "frame_seq", "actions"}``.
 
 Why binary and not base64 in JSON: ``videorag bench ingest`` measures both (README "Measured"):
-base64 makes every frame a third larger on the wire, and encoding plus parsing it costs more
-CPU on both ends than packing a 24-byte header, for no gain (the header is as easy to read in
-a browser with a ``DataView``).
+base64 makes every frame a third larger on the wire (1.33×), and packing plus parsing a 52 KB
+frame took 481 µs against 5 µs for the 24-byte header, for no gain (the header is as easy to
+read in a browser with a ``DataView``).
 """
 
 from __future__ import annotations
