@@ -186,3 +186,19 @@ def test_a_garbage_file_is_given_up_with_a_reason(run_bridge, tmp_path: Path) ->
     assert b.wait(30.0) and b.state == "failed"
     assert len(sink) == 0 and b.counters.get("cam", "open_failures") == 2
     assert "open failed" in b.last_error
+
+
+def test_rtsp_pushed_to_the_bridge_is_stamped_from_rtcp(run_bridge) -> None:
+    from videorag_ros.ingest.loopback_streams import RtspPusher
+
+    url = f"rtsp://127.0.0.1:{free_port()}/robot"
+    b, sink = run_bridge(url, rtsp_listen=True, open_timeout_s=20.0)
+    pusher = RtspPusher(url, fps=15).start()
+    try:
+        assert wait_for(lambda: len(sink) >= 10, 20.0), (b.last_error, pusher.error)
+        f, published = sink.frames[-1]
+        assert b.info["format"] == "rtsp" and f.kind == "rgb" and (f.width, f.height) == (640, 480)
+        assert f.stamp_source == "rtcp"  # the sender's wall clock, from its RTCP sender reports
+        assert 0 <= published - f.stamp_ns < 1_000_000_000
+    finally:
+        pusher.stop()

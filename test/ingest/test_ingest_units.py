@@ -117,9 +117,9 @@ def test_pts_jump_or_a_slow_stream_clock_reanchors() -> None:
 
 def test_rtcp_stamps_are_used_when_plausible_and_refused_otherwise() -> None:
     now = 1_700_000_000_000_000_000
-    m = StampMapper(realtime_start_us=(now - 2_000_000_000) // 1000, start_time_s=10.0)
-    assert m.stamp(11.95, now) == (now - 50_000_000, "rtcp")
-    bad = StampMapper(realtime_start_us=(now + 3_600_000_000_000) // 1000, start_time_s=0.0)  # sender clock an hour ahead
+    m = StampMapper(realtime_start_us=(now - 2_000_000_000) // 1000)  # PTS 0 was captured 2 s ago
+    assert m.stamp(1.95, now) == (now - 50_000_000, "rtcp")
+    bad = StampMapper(realtime_start_us=(now + 3_600_000_000_000) // 1000)  # sender clock an hour ahead
     assert bad.stamp(0.0, now)[1] == "pts" and bad.rtcp_refused == 1
     assert StampMapper().stamp(None, now) == (now, "receive")
     assert StampMapper().stamp(float("nan"), now) == (now, "receive")

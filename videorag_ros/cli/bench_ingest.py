@@ -3,6 +3,9 @@
 Every door runs as its own process (``videorag ingest ws|webrtc``, ``videorag bridge``), as on a
 robot; a subscriber in this process records each frame's arrival. Per door at WIDTHxHEIGHT:
 
+The bridge is measured twice: pulling MPEG-TS (H.264) over TCP, and as an RTSP server a pusher
+sends H.264 to over RTP (RTCP sender reports give it the sender's clock).
+
 - latency: capture stamp → published, from the door's own ``/diagnostics``
   (``capture_to_publish``), and stamp → subscriber. For WebRTC and the bridge, whose stamps are
   reconstructed from the stream (``ingest/stamps.py``), the frames also carry their index in
@@ -183,16 +186,25 @@ def _webrtc(rec: Any, args: argparse.Namespace, out: Path, env: dict[str, str], 
     return {"latency": steps[0], "node_capture_to_publish_ms": _node_latency(rec, "videorag: webrtc p0c0"), "load": steps[1:]}
 
 
-def _bridge(rec: Any, args: argparse.Namespace, out: Path, env: dict[str, str]) -> dict[str, Any]:
+def _bridge(rec: Any, args: argparse.Namespace, out: Path, env: dict[str, str], kind: str) -> dict[str, Any]:
+    """One bridge: ``tcp`` pulls MPEG-TS (H.264) from a server here; ``rtsp`` listens and a pusher sends H.264 over RTSP/RTP."""
     from videorag_ros.cli.bench_ingest_rigs import latency_summary
-    from videorag_ros.ingest.loopback_streams import StreamServer
+    from videorag_ros.ingest.loopback_streams import RtspPusher, StreamServer, free_port
 
     sent: dict[int, int] = {}
-    server = StreamServer(proto="tcp", fps=args.fps, width=args.width, height=args.height, indexed=True, on_sent=sent.__setitem__).start()
-    topic = "/camera/bench/image_raw"
+    cam = f"bench_{kind}"
+    topic = f"/camera/{cam}/image_raw"
     rec.subscribe(topic, raw=True, indexed=True)
-    print(f"  bridge: MPEG-TS (H.264) over TCP at {args.fps:g} fps ...", file=sys.stderr)
-    door = _Door(["bridge", "--source", server.url, "--camera-id", "bench", "--max-width", str(args.width), "--max-height", str(args.height), "--max-fps", "0"], out, "bridge", env, None)
+    print(f"  bridge: {'MPEG-TS over TCP' if kind == 'tcp' else 'RTSP push (RTP over TCP)'}, H.264 at {args.fps:g} fps ...", file=sys.stderr)
+    source: Any
+    flags = ["--camera-id", cam, "--max-width", str(args.width), "--max-height", str(args.height), "--max-fps", "0"]
+    if kind == "tcp":
+        source = StreamServer(proto="tcp", fps=args.fps, width=args.width, height=args.height, indexed=True, on_sent=sent.__setitem__).start()
+        door = _Door(["bridge", "--source", source.url, *flags], out, f"bridge_{kind}", env, None)
+    else:
+        url = f"rtsp://127.0.0.1:{free_port()}/bench"
+        door = _Door(["bridge", "--source", url, "--rtsp-listen", *flags], out, f"bridge_{kind}", env, None)
+        source = RtspPusher(url, fps=args.fps, width=args.width, height=args.height, indexed=True, on_sent=sent.__setitem__).start()
     try:
         from videorag_ros.ros.graph import wait_until
 
@@ -201,13 +213,13 @@ def _bridge(rec: Any, args: argparse.Namespace, out: Path, env: dict[str, str]) 
         time.sleep(args.seconds)
         b, recs = door.cpu(), rec.taken(topic)[n0:]
         time.sleep(1.5)
-        status = rec.status("videorag: bridge bench")
+        status = rec.status(f"videorag: bridge {cam}")
     finally:
         door.close()
-        server.stop()
+        source.stop()
     lat = latency_summary(recs, sent)
     return {"latency": {"fps": args.fps, "cpu_pct_per_stream": _cpu_pct(a, b, 1), "stamp_source": status.get("stamp_source", "?"), **lat},
-            "node_capture_to_publish_ms": _node_latency(rec, "videorag: bridge bench"), "counters": {k: status.get(k) for k in ("frames_in", "frames_out", "reconnects", "decode_errors")}}  # fmt: skip
+            "node_capture_to_publish_ms": _node_latency(rec, f"videorag: bridge {cam}"), "counters": {k: status.get(k) for k in ("frames_in", "frames_out", "reconnects", "decode_errors")}}  # fmt: skip
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -242,7 +254,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         if "webrtc" in args.doors:
             doors["webrtc"] = _webrtc(rec, args, out, env, tok)
         if "bridge" in args.doors:
-            doors["bridge"] = _bridge(rec, args, out, env)
+            doors["bridge"] = _bridge(rec, args, out, env, "tcp")
+        if "rtsp" in args.doors:
+            doors["bridge_rtsp"] = _bridge(rec, args, out, env, "rtsp")
         result["doors"] = doors
     finally:
         rec.close()
@@ -283,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
-    parser.add_argument("--doors", default="ws,webrtc,bridge", help="comma-separated: ws, webrtc, bridge")
+    parser.add_argument("--doors", default="ws,webrtc,bridge,rtsp", help="comma-separated: ws, webrtc, bridge (MPEG-TS over TCP), rtsp (the bridge receiving RTSP)")
     parser.add_argument("--load", type=_steps, default=_steps("2x15,4x15,8x15,8x30,16x30,32x30"), help="WebSocket load steps NxFPS,... (default 2x15,4x15,8x15,8x30,16x30,32x30)")
     parser.add_argument("--peers", type=lambda s: [int(x) for x in s.split(",") if x], default=[2, 4], help="WebRTC load steps: peers at --fps (default 2,4)")
     parser.add_argument("--domain", type=int, help="ROS_DOMAIN_ID (default: derived from the pid)")

@@ -27,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-fps", dest="max_fps", type=float, help="frame-rate cap; 0 = every frame (default 30)")
     parser.add_argument("--loop", action="store_true", help="files: start over at the end")
     parser.add_argument("--no-realtime", dest="realtime", action="store_false", help="files: as fast as they decode instead of at their frame rate")
+    parser.add_argument("--rtsp-listen", dest="rtsp_listen", action="store_true", help="rtsp:// source: be the RTSP server a robot pushes to (ANNOUNCE/RECORD)")
     parser.add_argument("--stall-timeout", dest="stall_timeout_s", type=float, metavar="S", help="reconnect a source silent this long (default 5)")
     parser.add_argument("--params", type=Path, help="parameter file (section videorag_bridge); flags given here override it")
     parser.add_argument("--check", action="store_true", help="only check the flags and the source, then exit")

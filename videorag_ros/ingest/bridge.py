@@ -56,6 +56,7 @@ class BridgeConfig:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 10.0
     rtsp_transport: str = "tcp"
+    rtsp_listen: bool = False
     memory_limit_mb: int = 2048
     max_source_pixels: int = 4096 * 4096
     max_compressed_bytes: int = 8 * 1024 * 1024
@@ -67,6 +68,7 @@ class BridgeConfig:
             "kind": self.source.kind, "url": self.source.url, "output": self.output, "max_width": self.max_width,
             "max_height": self.max_height, "max_fps": self.max_fps, "jpeg_quality": self.jpeg_quality, "loop": self.loop,
             "open_timeout_s": self.open_timeout_s, "read_timeout_s": self.stall_timeout_s, "rtsp_transport": self.rtsp_transport,
+            "rtsp_listen": self.rtsp_listen,
             "memory_limit_mb": self.memory_limit_mb, "max_source_pixels": self.max_source_pixels,
             "max_compressed_bytes": self.max_compressed_bytes,
         }  # fmt: skip
@@ -204,7 +206,7 @@ class StreamBridge:
             if kind != INFO:
                 return self._fail(kind, payload, "open")
             self.info = json.loads(payload)
-            mapper = StampMapper(realtime_start_us=self.info.get("realtime_start_us"), start_time_s=self.info.get("start_time_s") or 0.0)
+            mapper = StampMapper(realtime_start_us=self.info.get("realtime_start_us"))
             self.state = "streaming"
             log.info("bridge %s: %s open: %s %dx%d %.1f fps -> %s", cam, cfg.source.describe(), self.info["codec"], self.info["width"], self.info["height"], self.info["fps"], self.info["output"])
             pacer = _Pacer() if (not cfg.source.live and cfg.realtime) else None
@@ -212,6 +214,10 @@ class StreamBridge:
                 kind, meta, payload = self._read(fd, cfg.stall_timeout_s)
                 if kind in (RGB, JPEG):
                     self._deliver(kind, meta, payload, mapper, pacer)
+                elif kind == INFO:  # the stream's wall clock became known (an RTCP sender report arrived)
+                    self.info |= json.loads(payload)
+                    mapper = StampMapper(realtime_start_us=self.info.get("realtime_start_us"))
+                    log.info("bridge %s: the sender's clock is known (RTCP); stamping capture times from it", cam)
                 elif kind == WARN:
                     self.counters.add(cam, "decode_errors")
                     log.warning("bridge %s: %s", cam, json.loads(payload).get("warning", "?")[:300])

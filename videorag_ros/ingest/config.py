@@ -33,6 +33,7 @@ BRIDGE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("backoff_initial_s", 0.5, "First reconnect delay (doubles per failure, jittered).", min=0.01, unit="s"),
     ParamSpec("backoff_max_s", 10.0, "Largest reconnect delay.", min=0.01, unit="s"),
     ParamSpec("rtsp_transport", "tcp", "RTSP transport.", choices=("tcp", "udp")),
+    ParamSpec("rtsp_listen", False, "RTSP: accept a stream pushed to 'source' (ANNOUNCE/RECORD, e.g. ffmpeg -f rtsp rtsp://<this host>:8554/cam) instead of pulling from a camera."),
     ParamSpec("memory_limit_mb", 2048, "Address-space limit of the decoding child process.", min=256, unit="MB"),
     ParamSpec("max_source_pixels", 4096 * 4096, "Streams declaring more pixels per frame are refused before decoding.", min=1),
     ParamSpec("max_compressed_bytes", 8 * 1024 * 1024, "Largest MJPEG frame passed through.", min=1024, unit="B"),

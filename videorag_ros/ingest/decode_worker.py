@@ -70,6 +70,8 @@ def _open(s: dict[str, Any]) -> Any:
     fmt = None
     if s["kind"] == "rtsp":
         options["rtsp_transport"] = s["rtsp_transport"]
+        if s.get("rtsp_listen"):  # be the server a robot pushes to; wait as long as an open may take
+            options |= {"rtsp_flags": "listen", "listen_timeout": str(max(1, round(s["open_timeout_s"])))}
     elif s["kind"] == "udp":
         options |= {"overrun_nonfatal": "1", "fifo_size": "50000"}
     elif s["kind"] == "device":
@@ -114,6 +116,9 @@ def run(s: dict[str, Any], out: _Writer) -> int:
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
+            if realtime is None and (rt := container.start_time_realtime) is not None and rt > 0:
+                realtime = rt  # RTSP: the first RTCP sender report maps RTP time to the sender's wall clock
+                out.json(INFO, {"realtime_start_us": realtime})
             rx = time.time_ns()
             pts = float(packet.pts * packet.time_base) + pts_offset if packet.pts is not None and timed else math.nan
             if passthrough:

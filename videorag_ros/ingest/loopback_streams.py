@@ -2,9 +2,11 @@
 (PyAV muxes it) and MJPEG over HTTP; and a frame-index pattern that survives lossy codecs, so a
 benchmark can tell which sent frame a received one is.
 
-No RTSP server: the PyPI GStreamer wheels (gstreamer-bundle 1.28) publish their binary parts
-for macOS and Windows only, so nothing pip-installable here brings gst-rtsp-server on Linux.
-The bridge's RTSP path is FFmpeg's own client (the same ``av.open`` as these streams).
+No RTSP server for cameras to pull from: the PyPI GStreamer wheels (gstreamer-bundle 1.28)
+publish their binary parts for macOS and Windows only, so nothing pip-installable here brings
+gst-rtsp-server on Linux. RTSP is exercised the other way round: ``RtspPusher`` pushes to the
+bridge listening as an RTSP server (``rtsp_listen``), which runs FFmpeg's RTSP/RTP/RTCP receiving
+code, the same the pulling client uses.
 
 Each server runs on its own thread, sends synthetic frames at a fixed rate, and can be told to
 stall (keep the connection, send nothing) or be stopped and started again on the same port.
@@ -187,6 +189,74 @@ class StreamServer:
         finally:
             with contextlib.suppress(OSError, ValueError, av.error.FFmpegError):
                 out.close()
+
+
+class RtspPusher:
+    """Pushes H.264 over RTSP (ANNOUNCE/RECORD, interleaved TCP) to a listening RTSP server, e.g. the bridge
+    with ``rtsp_listen``; FFmpeg's RTP muxer sends RTCP sender reports, so the receiver learns our clock."""
+
+    def __init__(self, url: str, *, fps: float = 15.0, width: int = 640, height: int = 480, connect_timeout_s: float = 20.0,
+                 indexed: bool = False, on_sent: Callable[[int, int], None] | None = None) -> None:  # fmt: skip
+        """Create the pusher (``start`` connects, retrying until the server listens; ``indexed``/``on_sent`` as for ``StreamServer``)."""
+        self.url, self.fps, self.width, self.height, self.connect_timeout_s = url, fps, width, height, connect_timeout_s
+        self.indexed, self.on_sent = indexed, on_sent
+        self.sent = 0
+        self.error = ""
+        self._running = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> RtspPusher:
+        """Start pushing on a thread."""
+        self._running.set()
+        self._thread = threading.Thread(target=self._push, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop pushing."""
+        self._running.clear()
+        if self._thread is not None:
+            self._thread.join(5.0)
+
+    def _push(self) -> None:
+        # Like a robot's streamer: connect (retrying while the server is not listening yet), push
+        # until the connection fails, then connect again; give up only if no connection ever worked.
+        end = time.monotonic() + self.connect_timeout_s
+        i = 0
+        while self._running.is_set() and (self.sent or time.monotonic() < end):
+            try:
+                i = self._session(i)
+            except (OSError, ValueError) as err:  # FFmpeg's errors are OSErrors too
+                self.error = str(err)
+                time.sleep(0.2)
+
+    def _session(self, i: int) -> int:
+        import av
+
+        out = av.open(self.url, "w", format="rtsp", options={"rtsp_transport": "tcp"})
+        try:
+            st = out.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1000), options={"tune": "zerolatency", "preset": "ultrafast", "g": str(int(self.fps))})
+            st.width, st.height, st.pix_fmt = self.width, self.height, "yuv420p"
+            t_next = time.monotonic()
+            pts = 0
+            while self._running.is_set():
+                t_next += 1 / self.fps
+                time.sleep(max(0.0, t_next - time.monotonic()))
+                rgb = moving_frame(i, self.width, self.height)
+                if self.indexed:
+                    draw_index(rgb, i % (1 << INDEX_BITS))
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                frame.pts = pts
+                if self.on_sent is not None:
+                    self.on_sent(i, time.time_ns())
+                for packet in st.encode(frame):
+                    out.mux(packet)
+                i, pts = i + 1, pts + 1
+                self.sent += 1
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                out.close()
+        return i
 
 
 class _DatagramFile:

@@ -3,8 +3,8 @@
 Three sources, best first, and the mapper says which one each frame got:
 
 - ``rtcp``: the sender's wall clock. An RTSP camera sends RTCP sender reports that tie its RTP
-  timestamps to NTP time; FFmpeg turns the first one into ``start_time_realtime``, so a frame's
-  capture time is ``start_time_realtime + (pts - start_time)``. Needs the camera's clock to be
+  timestamps to NTP time; FFmpeg turns the first one into ``start_time_realtime``, the wall-clock
+  time of PTS 0, so a frame's capture time is ``start_time_realtime + pts``. Needs the camera's clock to be
   synchronised with ours (NTP/PTP); a stamp in the future or implausibly old is refused.
 - ``pts``: the stream's presentation timestamps mapped onto our clock. The offset ``rx - pts``
   is smallest for the frame that travelled fastest; we keep that minimum (re-anchoring on a
@@ -36,15 +36,14 @@ class StampMapper:
     Not thread-safe: one per stream.
     """
 
-    def __init__(self, *, realtime_start_us: int | None = None, start_time_s: float = 0.0) -> None:
+    def __init__(self, *, realtime_start_us: int | None = None) -> None:
         """Create a mapper.
 
         Args:
-            realtime_start_us: FFmpeg's ``start_time_realtime`` (µs since the epoch, from RTCP), or None.
-            start_time_s: The stream's ``start_time`` in seconds (PTS of ``realtime_start_us``).
+            realtime_start_us: FFmpeg's ``start_time_realtime``: the wall-clock time of PTS 0 in µs
+                since the epoch (from RTCP), or None.
         """
         self._rt_ns = realtime_start_us * 1000 if realtime_start_us and realtime_start_us > 0 else None
-        self._start_s = start_time_s
         self._offset_ns: int | None = None
         self._last_pts: float | None = None
         self.rtcp_refused = 0
@@ -63,7 +62,7 @@ class StampMapper:
         if pts_s is None or not math.isfinite(pts_s):
             return rx_ns, "receive"
         if self._rt_ns is not None:
-            st = self._rt_ns + round((pts_s - self._start_s) * 1e9)
+            st = self._rt_ns + round(pts_s * 1e9)
             if rx_ns - MAX_RTCP_AGE_NS <= st <= rx_ns + MAX_RTCP_SKEW_NS:
                 return min(st, rx_ns), "rtcp"
             self.rtcp_refused += 1
