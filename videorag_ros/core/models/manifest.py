@@ -7,19 +7,27 @@ its sha256 so a truncated or swapped weight file fails here, not deep in onnxrun
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from videorag_ros.core.errors import ModelLoadError
+from videorag_ros.core.errors import ModelLoadError, VideoragError
 from videorag_ros.core.models.preprocess import RESIZE_POLICIES, PreprocessSpec
+from videorag_ros.core.printable import bounded_repr
+from videorag_ros.core.safe_files import UnsafeFileError, check_regular_file, read_regular_file
+from videorag_ros.core.safe_yaml import load_yaml
 
 FORMAT_VERSION = 1
 MODEL_PATH_ENV = "VIDEORAG_MODEL_PATH"
+# Bounds on what a manifest may declare: each is far above any real image-text model and far
+# below what would exhaust a robot's memory (a 30000 x 30000 input is a 10 GB tensor).
+MAX_INPUT_SIDE = 2048
+MAX_EMBEDDING_DIM = 16384
+MAX_CONTEXT_LENGTH = 4096
+MAX_MODEL_FILE_BYTES = 8 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +123,38 @@ def _field(tree: Mapping[str, Any], key: str, kind: type | tuple[type, ...], whe
         raise ModelLoadError(msg)
     val = tree[key]
     if not isinstance(val, kind) or (isinstance(val, bool) and kind is not bool):
-        msg = f"manifest {where}: field '{key}' = {val!r} has the wrong type"
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        msg = f"manifest {where}: field '{key}' = {bounded_repr(val)} has the wrong type (expected {names})"
         raise ModelLoadError(msg)
     return val
+
+
+def _number(tree: Mapping[str, Any], key: str, where: str, *, low: float, high: float) -> float:
+    """A finite number in (low, high]: a NaN scale or std would make every score NaN."""
+    val = float(_field(tree, key, (int, float), where))
+    if not (math.isfinite(val) and low < val <= high):
+        msg = f"manifest {where}: field '{key}' = {val} must be a finite number in ({low:g}, {high:g}]"
+        raise ModelLoadError(msg)
+    return val
+
+
+def _integer(tree: Mapping[str, Any], key: str, where: str, *, high: int) -> int:
+    val = int(_field(tree, key, int, where))
+    if not 0 < val <= high:
+        msg = f"manifest {where}: field '{key}' = {val} must be an integer in 1..{high}"
+        raise ModelLoadError(msg)
+    return val
+
+
+def _numbers(tree: Mapping[str, Any], key: str, where: str, *, n: int, kind: type | tuple[type, ...], low: float, high: float) -> list[Any]:
+    """A list of ``n`` finite numbers of ``kind``, each in [low, high]."""
+    vals = _field(tree, key, list, where)
+    ok = len(vals) == n and all(isinstance(v, kind) and not isinstance(v, bool) for v in vals)
+    if not ok or not all(math.isfinite(v) and low <= v <= high for v in vals):
+        names = kind.__name__ if isinstance(kind, type) else "number"
+        msg = f"manifest {where}: field '{key}' = {bounded_repr(vals)} must be {n} finite {names}s in [{low:g}, {high:g}]"
+        raise ModelLoadError(msg)
+    return list(vals)
 
 
 def _file(directory: Path, rel: str, sha: str, where: str, *, verify: bool) -> Path:
@@ -125,9 +162,10 @@ def _file(directory: Path, rel: str, sha: str, where: str, *, verify: bool) -> P
     if directory.resolve() not in path.parents:
         msg = f"manifest {where}: file '{rel}' points outside the model directory"
         raise ModelLoadError(msg)
-    if not path.is_file():
-        msg = f"manifest {where}: file '{path}' does not exist"
-        raise ModelLoadError(msg)
+    try:
+        check_regular_file(path, what=f"manifest {where}: file", max_bytes=MAX_MODEL_FILE_BYTES)
+    except UnsafeFileError as err:
+        raise ModelLoadError(str(err)) from err
     if verify:
         got = sha256_file(path)
         if got != sha:
@@ -152,10 +190,9 @@ def load_manifest(name_or_path: str, *, verify: bool = True) -> Manifest:
     directory = resolve_model_dir(name_or_path)
     mpath = directory / "manifest.yaml"
     try:
-        doc = yaml.safe_load(mpath.read_text())
-    except yaml.YAMLError as err:
-        msg = f"manifest '{mpath}' is not valid YAML: {err}"
-        raise ModelLoadError(msg) from err
+        doc = load_yaml(read_regular_file(mpath, what="manifest"), what=f"manifest '{mpath}'")
+    except VideoragError as err:
+        raise ModelLoadError(str(err)) from err
     if not isinstance(doc, dict):
         msg = f"manifest '{mpath}' must be a mapping"
         raise ModelLoadError(msg)
@@ -166,14 +203,12 @@ def load_manifest(name_or_path: str, *, verify: bool = True) -> Manifest:
         raise ModelLoadError(msg)
     img = _field(doc, "image_encoder", dict, where)
     iw = f"{where} image_encoder"
-    size = _field(img, "input_size", list, iw)
-    mean, std = _field(img, "mean", list, iw), _field(img, "std", list, iw)
-    if len(size) != 2 or len(mean) != 3 or len(std) != 3 or min(size) <= 0 or min(std) <= 0:
-        msg = f"manifest {iw}: input_size must be [h, w] > 0 and mean/std three values with std > 0"
-        raise ModelLoadError(msg)
+    size = _numbers(img, "input_size", iw, n=2, kind=int, low=1, high=MAX_INPUT_SIDE)
+    mean = _numbers(img, "mean", iw, n=3, kind=(int, float), low=-1e3, high=1e3)
+    std = _numbers(img, "std", iw, n=3, kind=(int, float), low=1e-6, high=1e3)
     resize = img.get("resize", "stretch")
     if resize not in RESIZE_POLICIES:
-        msg = f"manifest {iw}: resize '{resize}' is not one of {RESIZE_POLICIES}"
+        msg = f"manifest {iw}: resize {bounded_repr(resize)} is not one of {RESIZE_POLICIES}"
         raise ModelLoadError(msg)
     image = ImageEncoderSpec(
         file=_file(directory, _field(img, "file", str, iw), _field(img, "sha256", str, iw), iw, verify=verify),
@@ -191,7 +226,7 @@ def load_manifest(name_or_path: str, *, verify: bool = True) -> Manifest:
             sha256=txt["sha256"],
             input_name=_field(txt, "input_name", str, tw),
             output_name=_field(txt, "output_name", str, tw),
-            context_length=_field(txt, "context_length", int, tw),
+            context_length=_integer(txt, "context_length", tw, high=MAX_CONTEXT_LENGTH),
         )
         tok = _field(doc, "tokenizer", dict, where)
         kw = f"{where} tokenizer"
@@ -199,17 +234,17 @@ def load_manifest(name_or_path: str, *, verify: bool = True) -> Manifest:
         tok_file = _file(directory, _field(tok, "file", str, kw), tok_sha, kw, verify=verify)
     ref = doc.get("reference") or {}
     rw = f"{where} reference"
+    if not isinstance(ref, dict) or not all(isinstance(ref.get(k, ""), str) for k in ("image_file", "image_sha256", "text_file", "text_sha256")):
+        msg = f"manifest {rw}: must map image_file / text_file (and their sha256) to strings"
+        raise ModelLoadError(msg)
     ref_img = _file(directory, ref["image_file"], ref.get("image_sha256", ""), rw, verify=verify) if "image_file" in ref else None
     ref_txt = _file(directory, ref["text_file"], ref.get("text_sha256", ""), rw, verify=verify) if "text_file" in ref else None
-    dim = _field(doc, "embedding_dim", int, where)
-    if dim <= 0:
-        msg = f"manifest {where}: embedding_dim must be > 0, got {dim}"
-        raise ModelLoadError(msg)
+    dim = _integer(doc, "embedding_dim", where, high=MAX_EMBEDDING_DIM)
     return Manifest(
         name=_field(doc, "name", str, where),
         directory=directory,
         embedding_dim=dim,
-        logit_scale=float(_field(doc, "logit_scale", (int, float), where)),
+        logit_scale=_number(doc, "logit_scale", where, low=0.0, high=1000.0),
         precision=str(doc.get("precision", "fp32")),
         image=image,
         text=text,

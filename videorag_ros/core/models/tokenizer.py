@@ -25,10 +25,13 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import ModelLoadError
+from videorag_ros.core.printable import bounded_repr
+from videorag_ros.core.safe_files import UnsafeFileError, read_regular_file
 
 logger = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>")
+MAX_VOCAB_BYTES = 64 << 20
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
@@ -125,12 +128,11 @@ class WordTokenizer:
         """
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            msg = f"tokenizer vocabulary {path} does not exist"
-            raise ModelLoadError(msg) from exc
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            msg = f"tokenizer vocabulary {path} could not be read as JSON: {exc}"
+            data = json.loads(read_regular_file(path, what="tokenizer vocabulary", max_bytes=MAX_VOCAB_BYTES).decode("utf-8"))
+        except UnsafeFileError as exc:
+            raise ModelLoadError(str(exc)) from exc
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            msg = f"tokenizer vocabulary {path} could not be read as JSON: {type(exc).__name__}: {str(exc)[:200]}"
             raise ModelLoadError(msg) from exc
         try:
             if not isinstance(data, dict):
@@ -144,7 +146,7 @@ class WordTokenizer:
             context_length = data["context_length"]
             for key, value in [*ints.items(), ("context_length", context_length)]:
                 if not isinstance(value, int) or isinstance(value, bool):
-                    msg = f"'{key}' must be an integer, got {value!r}"
+                    msg = f"'{key}' must be an integer, got {bounded_repr(value)}"
                     raise TypeError(msg)
             return cls(tokens, context_length, **ints)
         except (KeyError, TypeError, ValueError) as exc:
