@@ -69,7 +69,7 @@ def test_image_message_conversion_is_zero_copy_for_rgb8() -> None:
     bad = Image(height=h, width=w, encoding="rgb8", step=w * 3, data=rgb.tobytes()[:-1])
     with pytest.raises(FrameError, match="data length"):
         image_to_rgb(bad, FrameLimits())
-    with pytest.raises(FrameError, match="payload is unknown data .*, but the message says 'jpeg'"):
+    with pytest.raises(FrameError, match=r"payload is unknown data .*, but the message says 'jpeg'"):
         compressed_to_rgb_msg(CompressedImage(format="jpeg", data=b"\xff\xd8junk"), FrameLimits())
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from videorag_ros.core.printable import printable
+
 
 def percentiles(x: Sequence[float]) -> dict[str, float]:
     """``{p50, p95, p99, max, n}`` of a sample (empty dict for no sample)."""
@@ -74,7 +76,7 @@ def run_and_report(
     try:
         result = run(args)
     except RuntimeError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1
     table(result)
     if after is not None:

@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from videorag_ros.core.printable import printable
+
 S = 1_000_000_000
 
 
@@ -432,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{kind} x {size} x {args.dim}: {args.turnovers} turnovers...", file=sys.stderr)
                 results.append(_run_one(kind, size, args, crossover=size == max(sizes) and kind == kinds[0]))
     except VideoragError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1
     cross = next((r["crossover"] for r in results if "crossover" in r), None)
     model = CostModel()

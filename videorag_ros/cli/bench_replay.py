@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from videorag_ros.cli.bench_common import cpu_s, peak_rss_mib, percentiles
+from videorag_ros.core.printable import printable
 
 NS = "/videorag_bench_replay"
 #: The always-active trigger added with --latency-only / a random-init model (not scored).
@@ -451,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = run_bench(args)
     except (VideoragError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1
     _print(result)
     if args.json:

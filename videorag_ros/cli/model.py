@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from videorag_ros.core.models.random_init import RANDOM_ARCHS
+from videorag_ros.core.printable import printable
 
 PASS_THROUGH = {
     "train-demo": "videorag_ros.core.models.demo.train",
@@ -149,5 +150,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return tools[args.tool](args)
     except VideoragError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1

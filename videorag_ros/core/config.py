@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     read_only: bool = True
     unit: str = ""
+    range_text: str = ""  # the README's "range" column where min/max/choices cannot say it
 
 
 def _p(name: str, default: Any, description: str, **kw: Any) -> ParamSpec:
@@ -69,7 +71,7 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("cmd_vel_lock_topic", "", "twist_mux adapter: std_msgs/Bool lock re-sent at cmd_vel_rate_hz (true while stopped); empty = no lock."),
     _p("collision_monitor.topic", "", "Nav2 collision_monitor polygon source: geometry_msgs/PolygonInstanceStamped heartbeat; empty disables it."),
     _p("collision_monitor.frame_id", "base_link", "Frame of the virtual obstacle polygon (the robot's base frame)."),
-    _p("collision_monitor.polygon", [0.1, 0.25, 0.4, 0.25, 0.4, -0.25, 0.1, -0.25], "Virtual obstacle vertices x1, y1, x2, y2, ... in collision_monitor.frame_id (write 0.0, not 0).", unit="m"),
+    _p("collision_monitor.polygon", [0.1, 0.25, 0.4, 0.25, 0.4, -0.25, 0.1, -0.25], "Virtual obstacle vertices x1, y1, x2, y2, ... in collision_monitor.frame_id (write 0.0, not 0).", unit="m", range_text="≥ 3 vertices"),
     _p("speed_limit.topic", "", "Nav2 nav2_msgs/SpeedLimit output of slow_down triggers (e.g. /speed_limit); needs nav2_msgs; empty disables it."),
     _p("speed_limit.percentage", True, "Triggers' speed_limit is a percentage of the maximum speed (true) or m/s (false)."),
     _p("json_topic", "~/actions", "std_msgs/String JSON events of triggers with the 'json' action."),
@@ -93,7 +95,7 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("index.thumbnail_budget_bytes", 8 * 1024 * 1024, "Total bytes of JPEG thumbnails kept with the memory (oldest dropped first); 0 keeps none.", min=0, max=1 << 30, unit="B"),
     _p("index.recall_floor", 0.9, "Sampled recall@10 wanted from HNSW: under it the beam is raised within index.hnsw_budget_ms, then queries are answered exactly (the graph is rebuilt once); 0 disables.", min=0.0, max=1.0),
     _p("index.hnsw_budget_ms", 3.0, "Predicted cost of a global HNSW query up to which the beam is raised for recall; beyond it, exact scans.", min=0.0, max=1000.0, unit="ms"),
-    _p("security.allowed_dirs", [], "Directories the node may read models and reference images from and keep its snapshot in (symlinks and '..' resolved); the model search path is always allowed. Empty: unconfined (logged at start-up)."),
+    _p("security.allowed_dirs", [], "Directories the node may read models and reference images from and keep its snapshot in (symlinks and '..' resolved); the model search path is always allowed. Empty: unconfined (logged at start-up). The shipped config/edge.yaml allows /var/lib/videorag and ~/.ros/videorag."),
     _p("watchdog.period_s", 0.05, "How often the watchdogs are evaluated (also after every frame).", min=0.005, max=1.0, unit="s"),
     _p("watchdog.encoder_deadline_ms", 1000.0, "Longest one frame may spend in gate + preprocessing + forward pass + scoring, checked while it runs; 0 disables.", min=0.0, max=600_000.0, unit="ms"),
     _p("watchdog.on_encoder_fault", "stop", "An encoder that raises or misses its deadline: 'stop' engages the e-stop until it recovers, 'warn' only reports.", choices=POLICIES),
@@ -121,7 +123,12 @@ TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
     _p("debounce_m", 3, "Window of the N-of-M debounce.", min=1, max=1000),
     _p("min_hold_s", 0.5, "Minimum time the trigger stays active once entered.", min=0.0, max=3600.0, unit="s"),
     _p("cooldown_s", 0.0, "Time after an exit before it may enter again.", min=0.0, max=3600.0, unit="s"),
-    _p("actions", ["estop"], f"Actions while active: {', '.join(ACTIONS)}."),
+    _p(
+        "actions",
+        ["estop"],
+        "Actions while active: 'estop' = full stop (e-stop Bool + every enabled stop adapter); an adapter name drives that adapter only; see \"Watchdogs and action adapters\".",
+        range_text=", ".join(ACTIONS),
+    ),
     _p("speed_limit", 0.0, "Speed limit of the slow_down action (% or m/s, see speed_limit.percentage); must be > 0.", min=0.0, max=1e6),
     _p("cameras", [], "Cameras this trigger watches; empty = all."),
 )
@@ -228,6 +235,7 @@ class EdgeConfig:
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
 
 
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _GROUPS = frozenset(s.name.split(".", 1)[0] for s in EDGE_PARAMS if "." in s.name)
 
 
@@ -332,8 +340,8 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
     if not cam_ids:
         raise ConfigError("parameter 'cameras' is empty; name at least one camera id")
     for kind, ids in (("cameras", cam_ids), ("triggers", trig_names)):
-        if len(set(ids)) != len(ids) or any(not i or "." in i for i in ids):
-            msg = f"parameter '{kind}' = {list(ids)} must hold unique, non-empty ids without dots"
+        if len(set(ids)) != len(ids) or not all(_ID.fullmatch(i) for i in ids):
+            msg = f"parameter '{kind}' = {bounded_repr(list(ids))} must hold unique, non-empty ids of letters, digits, '_' and '-' (they name parameter blocks and appear in logs)"
             raise ConfigError(msg)
         clash = sorted(set(ids) & _GROUPS)
         if clash:

@@ -71,6 +71,9 @@ class FrameLimits:
     max_compressed_bytes: int = 16 * 1024 * 1024
 
 
+DEFAULT_LIMITS = FrameLimits()
+
+
 def _check_dims(width: int, height: int, limits: FrameLimits) -> None:
     if width <= 0 or height <= 0:
         msg = f"image size {width}x{height} is empty; width and height must be > 0"

@@ -23,8 +23,9 @@ import numpy.typing as npt
 
 from videorag_ros.core.bag_frames import InputReject
 from videorag_ros.core.errors import VideoragError
-from videorag_ros.core.frames import RGBFrame, bgr_to_rgb
+from videorag_ros.core.frames import DEFAULT_LIMITS, FrameLimits, RGBFrame, bgr_to_rgb
 from videorag_ros.core.pipeline import EdgePipeline
+from videorag_ros.core.safe_files import UnsafeFileError, check_regular_file
 from videorag_ros.core.video_probe import probe_video
 
 log = logging.getLogger(__name__)
@@ -36,14 +37,16 @@ class VideoError(VideoragError):
     """A video file cannot be opened or decoded."""
 
 
-def read_video(path: str | Path, *, probe: bool = True) -> tuple[Iterator[tuple[npt.NDArray[np.uint8], int]], int, float]:
+def read_video(path: str | Path, *, probe: bool = True, limits: FrameLimits = DEFAULT_LIMITS) -> tuple[Iterator[tuple[npt.NDArray[np.uint8], int]], int, float]:
     """Open a video file.
 
     Args:
         path: Any file OpenCV's FFmpeg backend reads.
         probe: First open it and decode a few frames in a child process (``video_probe``), so
-            a file that crashes or hangs the decoder is refused with a message instead of
-            taking this process down.
+            a file that crashes or hangs the decoder, or declares frames over ``limits``, is
+            refused with a message instead of taking this process down.
+        limits: Largest frame accepted; a frame over it later in the file ends the read with
+            ``VideoError``.
 
     Returns:
         ``(frames, frame_count, fps)`` where ``frames`` yields ``(rgb, stamp_ns)``;
@@ -53,12 +56,12 @@ def read_video(path: str | Path, *, probe: bool = True) -> tuple[Iterator[tuple[
         VideoError: Missing or unreadable file.
         VideoProbeError: The probe found the file undecodable, or the decoder crashed or hung on it.
     """
-    p = Path(path)
-    if not p.is_file():
-        msg = f"video file '{p}' does not exist"
-        raise VideoError(msg)
+    try:
+        p = check_regular_file(path, what="video file")
+    except UnsafeFileError as err:
+        raise VideoError(str(err)) from err
     if probe:
-        probe_video(p)
+        probe_video(p, limits=limits)
     cap = cv2.VideoCapture(str(p))
     if not cap.isOpened():
         msg = f"OpenCV cannot open '{p}' as a video (unsupported container or codec?)"
@@ -74,6 +77,9 @@ def read_video(path: str | Path, *, probe: bool = True) -> tuple[Iterator[tuple[
                 ok, bgr = cap.read()
                 if not ok:
                     break
+                if bgr.shape[1] > limits.max_width or bgr.shape[0] > limits.max_height:
+                    msg = f"'{p}': frame {i} is {bgr.shape[1]}x{bgr.shape[0]}, over the limit {limits.max_width}x{limits.max_height}"
+                    raise VideoError(msg)
                 ms = cap.get(cv2.CAP_PROP_POS_MSEC)
                 stamp_ns = int(ms * 1e6) if ms and math.isfinite(ms) else int(i * 1e9 / fps)
                 if stamp_ns <= last_ns:  # some containers repeat or omit timestamps

@@ -33,7 +33,7 @@ def _escape(ch: str) -> str:
     return f"\\U{code:08x}"
 
 
-def printable(text: object, *, max_chars: int = 1000) -> str:
+def printable(text: object, *, max_chars: int = 1000, multiline: bool = False) -> str:
     """``text`` as a string safe to print: control and format characters escaped, length capped.
 
     Letters of every script stay as they are; C0/C1 controls (ESC, CR, LF, BEL, ...), DEL,
@@ -45,6 +45,7 @@ def printable(text: object, *, max_chars: int = 1000) -> str:
         text: A string, exception, path or number (shown as its text), or any other value
             (shown with ``bounded_repr``).
         max_chars: Longest result before it is cut with an ellipsis.
+        multiline: Keep line feeds and tabs (text we laid out ourselves over several lines).
     """
     if isinstance(text, str):
         s = text
@@ -58,6 +59,8 @@ def printable(text: object, *, max_chars: int = 1000) -> str:
     for ch in s:
         if ch == "\\":
             out.append("\\\\")
+        elif multiline and ch in "\n\t":
+            out.append(ch)
         elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             out.append(_escape(ch))
         else:
