@@ -16,9 +16,9 @@ import unicodedata
 from typing import Any
 
 _REPR = reprlib.Repr()
-_REPR.maxlevel = 3
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = 8
-_REPR.maxdict = 8
+_REPR.maxlevel = 2
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = 6
+_REPR.maxdict = 6
 _REPR.maxstring = 120
 _REPR.maxother = 120
 _REPR.maxlong = 60

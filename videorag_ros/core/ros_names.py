@@ -64,7 +64,7 @@ def topic_name_problem(name: str) -> str | None:
                     return f"token '{printable(token)}': '{{ns}}' / '{{namespace}}' are accepted only as the whole first token of a relative name"
                 if token[pos] == "{":
                     return f"token '{printable(token)}' has an unknown substitution (known: {{node}}, {{ns}}, {{namespace}})"
-                return f"it holds a character other than letters, digits, '_', '/' and a leading '~': {printable(token[pos])!r}"
+                return f"it holds a character other than letters, digits, '_', '/' and a leading '~': '{printable(token[pos])}'"
             pos = m.end()
     return None
 

@@ -89,6 +89,7 @@ def read_regular_file(path: str | Path, *, what: str, max_bytes: int = TEXT_FILE
         msg = f"{what} '{p}' does not exist"
         raise UnsafeFileError(msg) from err
     except OSError as err:
+        check_regular_file(p, what=what)  # a socket (ENXIO) or the like: say what it is
         msg = f"{what} '{p}' cannot be opened: {err.strerror or err}"
         raise UnsafeFileError(msg) from err
     try:
