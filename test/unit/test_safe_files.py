@@ -22,7 +22,7 @@ def _never_blocks(fn, *args, **kwargs):
     def run() -> None:
         try:
             result["value"] = fn(*args, **kwargs)
-        except BaseException as err:  # noqa: BLE001 - handed back to the test
+        except BaseException as err:
             result["error"] = err
 
     t = threading.Thread(target=run, daemon=True)
@@ -77,7 +77,7 @@ def test_size_limit_and_missing_file(tmp_path: Path) -> None:
 
 def test_output_paths_are_checked_before_any_work(tmp_path: Path, specials: dict[str, Path]) -> None:
     assert check_output_path(tmp_path / "out.png", what="--plot") == tmp_path / "out.png"
-    with pytest.raises(UnsafeFileError, match="directory .* does not exist"):
+    with pytest.raises(UnsafeFileError, match=r"directory .* does not exist"):
         check_output_path(tmp_path / "missing" / "out.png", what="--plot")
     with pytest.raises(UnsafeFileError, match="is a directory; give a file path"):
         check_output_path(tmp_path, what="--sheet")
