@@ -109,7 +109,7 @@ CAMERA_PARAMS: tuple[ParamSpec, ...] = (
     _p("transport", "raw", "sensor_msgs/Image ('raw') or sensor_msgs/CompressedImage ('compressed').", choices=("raw", "compressed")),
     _p("timeout_s", 1.0, "A camera silent this long is a fault (diagnostic ERROR).", min=0.01, max=3600.0, unit="s"),
     _p("on_silence", "warn", "A silent camera: 'stop' engages the e-stop until frames return, 'warn' only reports.", choices=POLICIES),
-    _p("decode_cpu_share", 0.5, "Fraction of one CPU core this camera's decoding may use on average; frames beyond it are dropped and counted (dropped_over_decode_budget), so one camera cannot starve the others.", min=0.01, max=1.0),
+    _p("decode_cpu_share", 0.3, "Fraction of one CPU core this camera's decoding may use on average; frames beyond it are dropped and counted (dropped_over_decode_budget), so one camera cannot starve the others. A 1080p JPEG camera at 30 Hz needs about 0.25.", min=0.01, max=1.0),
 )
 
 TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
@@ -156,7 +156,7 @@ class CameraConfig:
     transport: str = "raw"
     timeout_s: float = 1.0
     on_silence: str = "warn"
-    decode_cpu_share: float = 0.5
+    decode_cpu_share: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)

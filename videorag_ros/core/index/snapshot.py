@@ -246,11 +246,11 @@ def read_snapshot(path: str | Path, *, max_bytes: int | None = None) -> Snapshot
         raise _fail(p, "does not exist") from err
     except OSError as err:
         raise _fail(p, f"cannot be opened: {err.strerror or err}") from err
-    f = os.fdopen(fd, "rb")
-    with f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise _fail(p, "is not a regular file (a FIFO, device or directory); refusing to read it")
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise _fail(p, "is not a regular file (a FIFO, device or directory); refusing to read it")
+    with os.fdopen(fd, "rb") as f:
         size = st.st_size
         if max_bytes is not None and size > max_bytes:
             raise _fail(p, f"is {size} bytes, more than the {max_bytes} this memory could ever have written")

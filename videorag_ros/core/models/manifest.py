@@ -102,14 +102,16 @@ def resolve_model_dir(name_or_path: str) -> Path:
         ModelLoadError: When no directory with a ``manifest.yaml`` is found.
     """
     p = Path(name_or_path).expanduser()
-    if (p / "manifest.yaml").is_file():
-        return p.resolve()
-    if p.name == "manifest.yaml" and p.is_file():
-        return p.parent.resolve()
+    candidates = [p / "manifest.yaml"] + ([p] if p.name == "manifest.yaml" else [])
     looked = search_path()
-    for d in looked:
-        if (d / name_or_path / "manifest.yaml").is_file():
-            return (d / name_or_path).resolve()
+    candidates += [d / name_or_path / "manifest.yaml" for d in looked]
+    for manifest in candidates:
+        if manifest.exists():
+            try:  # a FIFO or device named manifest.yaml is an error, not "not found"
+                check_regular_file(manifest, what="manifest")
+            except UnsafeFileError as err:
+                raise ModelLoadError(str(err)) from err
+            return manifest.parent.resolve()
     msg = (
         f"model '{name_or_path}' not found: no manifest.yaml at that path or under "
         f"{', '.join(str(d) for d in looked)}; set {MODEL_PATH_ENV} or pass a model directory"
