@@ -207,7 +207,7 @@ def test_special_files_are_refused_without_blocking(specials: dict[str, Path], t
     def run() -> None:
         try:
             _read_with(reader, specials[kind], tmp)
-        except BaseException as err:  # noqa: BLE001 - inspected below
+        except BaseException as err:
             errors.append(err)
 
     t = threading.Thread(target=run, daemon=True)
