@@ -33,7 +33,7 @@ SMALL_ARGS = {
     "soak": ["--minutes", "0.05"],
     "replay": ["--seconds", "1", "--width", "160", "--height", "120", "--scenario", "empty_control"],
     "watchdog": ["--trials", "1"],
-    "hostile": ["--only", "nan_diagnostics_period_s"],
+    "hostile": ["--only", "fifo_snapshot_path"],
 }
 
 
