@@ -28,8 +28,8 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, String
 
-from test.conftest import pattern_frame
 from test.support.domains import child_env
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp, stamp_to_ns
 from videorag_ros.ros.graph import EdgeGraph, videorag_command, wait_until

@@ -16,7 +16,7 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test
 
 from test.conftest import REPO
 from test.support.domains import child_env
-from videorag_ros.cli.bench_hostile import Case, cases, run_case
+from videorag_ros.bench.hostile import Case, cases, run_case
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CompressedImage, Image
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.core.errors import ConfigError, FrameError, ModelLoadError
 from videorag_ros.core.frames import FrameLimits
 from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, ns_to_stamp, stamp_to_ns

@@ -12,7 +12,7 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test
 
 from rclpy.parameter import Parameter
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 
 pytestmark = pytest.mark.ros
 S = 1_000_000_000
@@ -69,7 +69,7 @@ def test_hostile_snapshots_never_stop_the_node(ctx, tiny_model_dir: Path, tmp_pa
     import os
     import threading
 
-    from videorag_ros.cli.bench_hostile import snapshot_with_header
+    from videorag_ros.bench.hostile import snapshot_with_header
 
     if kind == "FIFO":
         snap = tmp_path / "memory.vrag"

@@ -20,9 +20,9 @@ from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores, get_typestore
 
 from videorag_ros.cli import main as cli
-from videorag_ros.core.bag_frames import REJECT_CONVERT, REJECT_DESERIALIZE, BagError, BagFrames, parse_topic_map
+from videorag_ros.core.encoder.encoder import load_encoder
 from videorag_ros.core.index import TemporalIndex, read_snapshot
-from videorag_ros.core.models.encoder import load_encoder
+from videorag_ros.recordings.bag_frames import REJECT_CONVERT, REJECT_DESERIALIZE, BagError, BagFrames, parse_topic_map
 
 FRONT = "/camera/front/image_raw"  # where the shipped config's relative 'camera/front/image_raw' resolves
 REAR = "/camera/rear/image_raw/compressed"

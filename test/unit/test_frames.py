@@ -112,7 +112,7 @@ def test_compressed_limits() -> None:
 
 
 def test_bgr8_view_preprocesses_exactly_like_contiguous_rgb() -> None:
-    from videorag_ros.core.models.preprocess import PreprocessSpec, preprocess_batch
+    from videorag_ros.core.encoder.preprocess import PreprocessSpec, preprocess_batch
 
     big = np.random.default_rng(3).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     view = raw_to_rgb(**_raw("bgr8", np.ascontiguousarray(big[:, :, ::-1])))

@@ -93,7 +93,7 @@ def test_manifest_numbers_are_finite_and_bounded(tiny_model_dir: Path, tmp_path_
 
     import yaml
 
-    from videorag_ros.core.models.manifest import load_manifest
+    from videorag_ros.core.encoder.manifest import load_manifest
 
     _count("manifest numbers")
     model = tmp_path_factory.mktemp("m") / "m"
@@ -174,7 +174,7 @@ def _read_with(reader: str, path: Path, tmp: Path) -> None:
     if reader == "params":
         load_params_file(path)
     elif reader == "manifest":
-        from videorag_ros.core.models.manifest import load_manifest
+        from videorag_ros.core.encoder.manifest import load_manifest
 
         model = tmp / "model"
         model.mkdir(exist_ok=True)
@@ -188,11 +188,11 @@ def _read_with(reader: str, path: Path, tmp: Path) -> None:
 
         read_snapshot(path)
     elif reader == "video":
-        from videorag_ros.core.offline import read_video
+        from videorag_ros.recordings.offline import read_video
 
         read_video(path)
     else:
-        from videorag_ros.core.models.tokenizer import WordTokenizer
+        from videorag_ros.core.encoder.tokenizer import WordTokenizer
 
         WordTokenizer.from_file(path)
 

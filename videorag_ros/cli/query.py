@@ -79,8 +79,8 @@ def query_snapshot(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
     """Load the snapshot (exact search only: no graph for one query) and answer."""
     from videorag_ros.cli.edge import default_params
     from videorag_ros.core.config import build_edge_config, load_params_file
+    from videorag_ros.core.encoder.encoder import load_encoder
     from videorag_ros.core.index import TemporalIndex, read_snapshot
-    from videorag_ros.core.models.encoder import load_encoder
     from videorag_ros.core.query import answer_query
 
     data = read_snapshot(args.index)

@@ -67,11 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     from videorag_ros.cli.edge import default_params
-    from videorag_ros.core.bag_frames import parse_topic_map
     from videorag_ros.core.config import build_edge_config, load_params_file
+    from videorag_ros.core.encoder.encoder import load_encoder
     from videorag_ros.core.errors import VideoragError
-    from videorag_ros.core.models.encoder import load_encoder
     from videorag_ros.core.pipeline import EdgePipeline
+    from videorag_ros.recordings.bag_frames import parse_topic_map
 
     try:
         topic_map = parse_topic_map(args.topic)
@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_video(pipeline: EdgePipeline, path: Path, camera: str) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from videorag_ros.core.offline import read_video, run_frames, with_camera
+    from videorag_ros.recordings.offline import read_video, run_frames, with_camera
 
     frames, count, fps = read_video(path, limits=pipeline.config.limits)
     print(printable(f"{path}: ~{count} frames at {fps:.1f} fps; camera '{camera}'; encoder {pipeline.encoder.describe()}"), file=sys.stderr)
@@ -154,8 +154,8 @@ def _run_video(pipeline: EdgePipeline, path: Path, camera: str) -> dict[str, Any
 def _run_bag(pipeline: EdgePipeline, path: Path, topic_map: dict[str, str]) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from videorag_ros.core.bag_frames import BagFrames
-    from videorag_ros.core.offline import run_frames
+    from videorag_ros.recordings.bag_frames import BagFrames
+    from videorag_ros.recordings.offline import run_frames
 
     cameras = {c.id: c.topic for c in pipeline.config.cameras}
     with BagFrames(path, cameras, topic_map=topic_map, limits=pipeline.config.limits) as bag:

@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _list() -> int:
-    from videorag_ros.core.scenario_catalogue import CATALOGUE, STANDARD_SET
+    from videorag_ros.scenarios.catalogue import CATALOGUE, STANDARD_SET
 
     width = max(map(len, CATALOGUE))
     for spec in CATALOGUE.values():
@@ -106,8 +106,8 @@ def _progress(total: int | None, desc: str) -> Any:
 
 
 def _make(args: argparse.Namespace) -> int:
-    from videorag_ros.core.scenario_catalogue import DEFAULT_TOPIC, STANDARD_SET
-    from videorag_ros.core.scenario_maker import make_standard_set, make_video_bag
+    from videorag_ros.scenarios.catalogue import DEFAULT_TOPIC, STANDARD_SET
+    from videorag_ros.scenarios.maker import make_standard_set, make_video_bag
 
     start_ns = None if args.start_stamp is None else round(args.start_stamp * 1e9)
     topic = args.topic or (DEFAULT_TOPIC + "/compressed" if args.encoding == "jpeg" else DEFAULT_TOPIC)
@@ -157,10 +157,10 @@ def _check(args: argparse.Namespace) -> int:
     import dataclasses
 
     from videorag_ros.core.config import build_edge_config, load_params_file
-    from videorag_ros.core.models.encoder import load_encoder
+    from videorag_ros.core.encoder.encoder import load_encoder
     from videorag_ros.core.pipeline import EdgePipeline
-    from videorag_ros.core.scenario_catalogue import STANDARD_SET, annotate, frame_stamps, get_spec, render
-    from videorag_ros.core.scenario_check import check_scenario, margins, score_frames
+    from videorag_ros.scenarios.catalogue import STANDARD_SET, annotate, frame_stamps, get_spec, render
+    from videorag_ros.scenarios.check import check_scenario, margins, score_frames
 
     params = args.params or scenarios_params()
     config = build_edge_config(load_params_file(params))

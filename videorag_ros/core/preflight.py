@@ -12,8 +12,8 @@ import stat
 from pathlib import Path
 
 from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.encoder.encoder import load_encoder
 from videorag_ros.core.errors import ConfigError
-from videorag_ros.core.models.encoder import load_encoder
 from videorag_ros.core.paths import check_config_paths
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.ros_names import check_topic_name

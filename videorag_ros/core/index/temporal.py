@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from videorag_ros.core.errors import TemporalIndexError
 from videorag_ros.core.index.graph import Segment, SegmentedGraph
-from videorag_ros.core.index.health import EfController, RecallTracker, compaction_reason, ef_ladder, recall_at_k
+from videorag_ros.core.index.maintenance import EfController, RecallTracker, compaction_reason, ef_ladder, recall_at_k
 from videorag_ros.core.index.moments import build_moments
 from videorag_ros.core.index.planner import CostModel, Plan
 from videorag_ros.core.index.query import Part, Query, Scan, Scored, collect, exact_scores, merge_ranges, plan_parts, run_mask, summarize
