@@ -26,7 +26,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.cli import replay as replay_cli
-from videorag_ros.recordings.bag_source import ImageBagSource
+from videorag_ros.recordings.bag_reader import ImageBagSource
 from videorag_ros.recordings.bag_writer import ImageBagWriter
 from videorag_ros.ros.bag_replayer import BagReplayer, ReplayOptions, ReplaySummary
 from videorag_ros.ros.conversions import stamp_to_ns

@@ -18,7 +18,7 @@ from videorag_ros.core.encoder.encoder import Encoder, load_encoder
 from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.index import TemporalIndex, read_snapshot
 from videorag_ros.core.pipeline import EdgePipeline
-from videorag_ros.recordings.bag_frames import REJECT_CONVERT, InputReject
+from videorag_ros.recordings.bag_reader import REJECT_CONVERT, InputReject
 from videorag_ros.recordings.offline import read_video, run_frames, with_camera
 from videorag_ros.viz.timeline import plot_timeline
 

@@ -13,7 +13,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
 from videorag_ros.bench.rigs.patterns import pattern_frame
-from videorag_ros.recordings.bag_source import ImageBagSource
+from videorag_ros.recordings.bag_reader import ImageBagSource
 from videorag_ros.recordings.bag_writer import BagError, ImageBagWriter
 
 FIRST = 1_700_000_000_000_000_000

@@ -138,7 +138,7 @@ def _bags(args: argparse.Namespace, out: Path) -> list[tuple[Path, Any]]:
 
 def _recording_source(bag: Path, topics: Sequence[str]) -> Any:
     """An ``ImageBagSource`` that remembers, per published frame, restamped stamp -> recorded stamp."""
-    from videorag_ros.recordings.bag_source import BagMessage, ImageBagSource
+    from videorag_ros.recordings.bag_reader import BagMessage, ImageBagSource
 
     class RecordingSource(ImageBagSource):
         def __init__(self) -> None:
@@ -291,7 +291,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     from videorag_ros.core.config import build_edge_config
     from videorag_ros.core.encoder.manifest import load_manifest
     from videorag_ros.core.errors import ConfigError
-    from videorag_ros.recordings.bag_frames import absolute_topic
+    from videorag_ros.recordings.bag_reader import absolute_topic
     from videorag_ros.scenarios.score import total_counts
 
     out = Path(args.out_dir or tempfile.mkdtemp(prefix="videorag-bench-replay-"))

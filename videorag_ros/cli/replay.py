@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     from videorag_ros.core.errors import VideoragError
-    from videorag_ros.recordings.bag_source import ImageBagSource
+    from videorag_ros.recordings.bag_reader import ImageBagSource
     from videorag_ros.ros.bag_replayer import ReplayOptions
 
     try:

@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from videorag_ros.core.encoder.encoder import load_encoder
     from videorag_ros.core.errors import VideoragError
     from videorag_ros.core.pipeline import EdgePipeline
-    from videorag_ros.recordings.bag_frames import parse_topic_map
+    from videorag_ros.recordings.bag_reader import parse_topic_map
 
     try:
         topic_map = parse_topic_map(args.topic)
@@ -154,18 +154,18 @@ def _run_video(pipeline: EdgePipeline, path: Path, camera: str) -> dict[str, Any
 def _run_bag(pipeline: EdgePipeline, path: Path, topic_map: dict[str, str]) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from videorag_ros.recordings.bag_frames import BagFrames
+    from videorag_ros.recordings.bag_reader import BagFrames
     from videorag_ros.recordings.offline import run_frames
 
     cameras = {c.id: c.topic for c in pipeline.config.cameras}
     with BagFrames(path, cameras, topic_map=topic_map, limits=pipeline.config.limits) as bag:
-        mapping = ", ".join(f"{cam} <- {topic}" for cam, topic in bag.topics.items())
+        mapping = ", ".join(f"{cam} <- {topic}" for cam, topic in bag.camera_topics.items())
         print(printable(f"{path}: {bag.message_count} image messages ({mapping}); encoder {pipeline.encoder.describe()}"), file=sys.stderr)
         for cam, topic in bag.missing.items():
             print(printable(f"note: camera '{cam}': topic {topic} is not in the bag; it gets no frames (map it with --topic {cam}=/topic)"), file=sys.stderr)
         with tqdm(total=bag.message_count or None, unit="msg", file=sys.stderr, disable=None) as bar:
             report = run_frames(pipeline, bag.frames(on_message=lambda: bar.update(1)), rejects=bag.rejects)
-        for cam, n in bag.log_time_stamps.items():
+        for cam, n in bag.log_time_stamped_frames().items():
             print(printable(f"note: camera '{cam}': {n} frames had header.stamp 0 and were stamped with the bag's log time"), file=sys.stderr)
         seen: set[tuple[str, str]] = set()
         for r in bag.rejects:  # one example per camera and reason

@@ -27,6 +27,7 @@ from rosbags.rosbag2 import Writer as Ros2Writer
 from rosbags.typesys import Stores, get_typestore
 
 from videorag_ros.core.errors import VideoragError
+from videorag_ros.core.stamps import ns_to_sec_nanosec
 
 if TYPE_CHECKING:
     from rosbags.interfaces import Connection
@@ -158,7 +159,8 @@ class ImageBagWriter:
 
     def _message(self, rgb: npt.NDArray[np.uint8], stamp_ns: int) -> Any:
         types = self._store.types
-        time = types["builtin_interfaces/msg/Time"](sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000)
+        sec, nanosec = ns_to_sec_nanosec(stamp_ns)
+        time = types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec)
         header_args: dict[str, Any] = {"stamp": time, "frame_id": self.frame_id}
         if self._ros1:
             header_args["seq"] = self.frames

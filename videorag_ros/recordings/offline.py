@@ -25,7 +25,7 @@ from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.frames import DEFAULT_LIMITS, FrameLimits, RGBFrame, bgr_to_rgb
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.safe_files import UnsafeFileError, check_regular_file
-from videorag_ros.recordings.bag_frames import InputReject
+from videorag_ros.recordings.bag_reader import InputReject
 from videorag_ros.recordings.video_probe import probe_video
 
 log = logging.getLogger(__name__)
