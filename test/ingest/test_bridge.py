@@ -16,9 +16,9 @@ import pytest
 
 pytest.importorskip("av", reason="the 'ingest' extra (av) is not installed: pip install 'videorag[ingest]'")
 
+from videorag_ros.bench.rigs.streams import MjpegServer, StreamServer, free_port
 from videorag_ros.ingest.bridge import BridgeConfig, StreamBridge
 from videorag_ros.ingest.frame import IngestFrame
-from videorag_ros.ingest.loopback_streams import MjpegServer, StreamServer, free_port
 from videorag_ros.ingest.source import parse_source
 
 
@@ -189,7 +189,7 @@ def test_a_garbage_file_is_given_up_with_a_reason(run_bridge, tmp_path: Path) ->
 
 
 def test_rtsp_pushed_to_the_bridge_is_stamped_from_rtcp(run_bridge) -> None:
-    from videorag_ros.ingest.loopback_streams import RtspPusher
+    from videorag_ros.bench.rigs.streams import RtspPusher
 
     url = f"rtsp://127.0.0.1:{free_port()}/robot"
     b, sink = run_bridge(url, rtsp_listen=True, open_timeout_s=20.0)

@@ -16,9 +16,9 @@ pytest.importorskip("aiohttp", reason="the 'ingest' extra (aiohttp) is not insta
 
 import aiohttp
 
+from videorag_ros.bench.rigs.streams import moving_frame
 from videorag_ros.ingest.errors import AuthError, IngestError
 from videorag_ros.ingest.frame import IngestFrame
-from videorag_ros.ingest.loopback_streams import moving_frame
 from videorag_ros.ingest.webrtc_client import WhipPublisher
 from videorag_ros.ingest.webrtc_server import SERVER, WebRtcConfig, WebRtcIngestServer
 

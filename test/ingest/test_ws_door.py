@@ -321,7 +321,7 @@ def test_stream_client_with_a_wrong_token_fails_at_once(door, footage) -> None:
 
 
 def test_stream_client_reconnects_after_the_door_restarts(token_file: Path, footage) -> None:
-    from videorag_ros.ingest.loopback_streams import free_port
+    from videorag_ros.bench.rigs.streams import free_port
     from videorag_ros.ingest.source import parse_source
     from videorag_ros.ingest.ws_client import StreamClient
 

@@ -20,8 +20,8 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test
 
 from sensor_msgs.msg import CompressedImage, Image
 
-from test.conftest import pattern_frame
 from test.support.domains import child_env
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, wait_until
 

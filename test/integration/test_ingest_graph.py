@@ -24,8 +24,8 @@ from websockets.asyncio.client import connect
 
 from test.conftest import pattern_frame
 from test.support.domains import child_env
+from videorag_ros.bench.rigs.streams import free_port
 from videorag_ros.ingest import ws_protocol as proto
-from videorag_ros.ingest.loopback_streams import free_port
 from videorag_ros.ros.graph import EdgeGraph, start, stop, wait_until
 
 pytestmark = pytest.mark.integration

@@ -24,9 +24,9 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test
 from test.conftest import REPO
 from test.support.domains import child_env
 from videorag_ros.core.config import dump_params_file, load_params_file
-from videorag_ros.core.scenario import Annotation
-from videorag_ros.core.scenario_maker import make_standard_set
 from videorag_ros.ros.graph import EdgeGraph, start, stop, wait_until
+from videorag_ros.scenarios.annotations import Annotation
+from videorag_ros.scenarios.maker import make_standard_set
 
 pytestmark = pytest.mark.integration
 

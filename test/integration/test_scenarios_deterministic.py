@@ -6,7 +6,7 @@ recorded `header.stamp`, so the result does not depend on timing or load. The sh
 config/scenarios.yaml and videorag-tiny decide; for every bag, every annotated event must
 ENTER its trigger within [start, end + BUDGET_S] and nothing may ENTER outside the events
 annotated for it (in particular not in a negative segment); see
-videorag_ros/core/scenario_score.py for the rules. The live tier
+videorag_ros/scenarios/score.py for the rules. The live tier
 (test_replay_live.py) checks the same over real DDS at 1x.
 
 Frames are rendered at 320x240 (videorag-tiny sees 96x96; the gate's motion thumbnail is 64
@@ -28,10 +28,10 @@ import pytest
 from test.conftest import REPO
 from videorag_ros.cli import run as run_cli
 from videorag_ros.core.config import load_params_file
-from videorag_ros.core.scenario import Annotation, load_annotation
-from videorag_ros.core.scenario_catalogue import STANDARD_SET
-from videorag_ros.core.scenario_maker import make_standard_set
-from videorag_ros.core.scenario_score import score_run, transitions_from_report
+from videorag_ros.scenarios.annotations import Annotation, load_annotation
+from videorag_ros.scenarios.catalogue import STANDARD_SET
+from videorag_ros.scenarios.maker import make_standard_set
+from videorag_ros.scenarios.score import score_run, transitions_from_report
 
 PARAMS = REPO / "config" / "scenarios.yaml"
 SECONDS, FPS, WIDTH, HEIGHT = 8.0, 15.0, 320, 240

@@ -24,10 +24,10 @@ from rosbags.typesys import Stores, get_typestore
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage, Image
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.cli import replay as replay_cli
-from videorag_ros.core.bag_source import ImageBagSource
-from videorag_ros.core.bag_writer import ImageBagWriter
+from videorag_ros.recordings.bag_reader import ImageBagSource
+from videorag_ros.recordings.bag_writer import ImageBagWriter
 from videorag_ros.ros.bag_replayer import BagReplayer, ReplayOptions, ReplaySummary
 from videorag_ros.ros.conversions import stamp_to_ns
 from videorag_ros.ros.graph import large_frames_profile, wait_until

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from test.conftest import REPO
-from videorag_ros.cli import bench_replay
-from videorag_ros.cli.bench_common import cpu_s, peak_rss_mib
+from videorag_ros.bench import replay as bench_replay
+from videorag_ros.bench.common import cpu_s, peak_rss_mib
 from videorag_ros.core.config import build_edge_config, load_params_file
 from videorag_ros.core.errors import ConfigError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.core.config import GateConfig
 from videorag_ros.core.gate import FrameGate
 

@@ -45,6 +45,15 @@ def test_readme_documents_every_parameter() -> None:
     assert not missing, f"README parameter table lacks {missing}"
 
 
+def test_readme_parameter_tables_are_the_generated_ones() -> None:
+    sys.path.insert(0, str(REPO / "tools"))
+    import readme_params
+
+    readme = (REPO / "README.md").read_text()
+    for table in readme_params.tables():
+        assert table in readme, f"README parameter table is out of date; run: python tools/readme_params.py --write\n{table[:300]}"
+
+
 def test_version_defined_once_and_matches_package_xml() -> None:
     from videorag_ros import __version__
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import cv2
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.core.config import build_edge_config
 from videorag_ros.core.pipeline import EdgePipeline
 

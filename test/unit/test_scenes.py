@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from videorag_ros.core.scenes import (
+from videorag_ros.sim import (
     CLASSES,
     PARAPHRASES,
     SEQUENCE_KINDS,
@@ -23,7 +23,7 @@ from videorag_ros.core.scenes import (
     sequence,
     words,
 )
-from videorag_ros.core.scenes.spec import distance_word, lateral_word
+from videorag_ros.sim.spec import distance_word, lateral_word
 
 
 def test_torch_is_not_imported() -> None:

@@ -17,10 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.gate import FrameGate, GateDecision
 from videorag_ros.core.index import Payload, TemporalIndex
 from videorag_ros.core.latency import StageStats
-from videorag_ros.core.models.encoder import Encoder
 from videorag_ros.core.triggers import TriggerEngine, TriggerEvent, build_goals
 
 log = logging.getLogger(__name__)

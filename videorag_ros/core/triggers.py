@@ -25,7 +25,7 @@ from videorag_ros.core.errors import TriggerError
 from videorag_ros.core.frames import bgr_to_rgb
 
 if TYPE_CHECKING:
-    from videorag_ros.core.models.encoder import Encoder
+    from videorag_ros.core.encoder.encoder import Encoder
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ process), ``bridge`` (reconnect, backoff, pacing, counters), ``stamps`` (capture
 ``ws_protocol`` / ``ws_server`` / ``ws_client`` (the WebSocket door), ``webrtc_server`` /
 ``webrtc_client`` / ``ice`` (the WHIP-style aiortc answerer and publisher), ``auth`` (tokens),
 ``config`` (parameter tables of the doors), ``frame`` (the frame and counters every door hands
-on), ``backoff``, ``errors``, and ``loopback_streams`` (sources served on 127.0.0.1 for the tests
-and ``videorag bench ingest``).
+on), ``backoff`` and ``errors``. The sources the tests and ``videorag bench ingest`` serve on
+127.0.0.1 are in ``videorag_ros/bench/rigs/streams.py``.
 The optional dependencies (av, websockets, aiortc, aiohttp: the ``ingest`` extra) are imported
 only by the modules that need them.
 """

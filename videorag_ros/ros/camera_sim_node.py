@@ -21,9 +21,9 @@ from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
-from videorag_ros.core.scenes import SEQUENCE_KINDS, sequence
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp
+from videorag_ros.sim import SEQUENCE_KINDS, sequence
 
 
 def render_frames(kind: str, *, seconds: float, fps: float, width: int, height: int, seed: int) -> list[tuple[np.ndarray, str]]:

@@ -15,6 +15,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
 
 from videorag_ros.core.config import ParamSpec
+from videorag_ros.core.ros_names import check_topic_name
 from videorag_ros.ingest.config import check_params
 from videorag_ros.ros.ingest_common import FramePublisher, declare_door_parameters, diagnostics_array, door_status, forward_triggers
 from videorag_ros.ros.logging_bridge import forward_core_logs
@@ -44,6 +45,8 @@ class ClientDoorNode(Node):
         forward_core_logs(self.get_logger())
         forward_core_logs(self.get_logger(), "videorag_ros.ingest")
         p = check_params(specs, declare_door_parameters(self, specs))
+        check_topic_name(p["triggers_topic"], param="triggers_topic")
+        check_topic_name(f"{p['namespace'].rstrip('/')}/client/image_raw", param="namespace")
         self.door = door
         ns = p["namespace"].rstrip("/")
         self.publisher = FramePublisher(self, lambda c: f"{ns}/{c}", frame_id_of=lambda c: f"{c}_optical_frame")
