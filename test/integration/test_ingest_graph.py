@@ -22,8 +22,8 @@ pytest.importorskip("aiortc", reason="the 'ingest' extra (aiortc) is not install
 
 from websockets.asyncio.client import connect
 
-from test.conftest import pattern_frame
 from test.support.domains import child_env
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.bench.rigs.streams import free_port
 from videorag_ros.ingest import ws_protocol as proto
 from videorag_ros.ros.graph import EdgeGraph, start, stop, wait_until
