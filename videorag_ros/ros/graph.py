@@ -235,6 +235,7 @@ class EdgeGraph:
             if key in env:
                 os.environ[key] = env[key]
         self.log_path = log_path
+        self.params = params
         self.domain_id = domain_id
         self.proc = start(["edge", "--params", str(params)], env, log_path=str(log_path))
         try:
