@@ -45,6 +45,8 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 
 Progress = Callable[[str], None]
 
+STATIC_OP_TYPES = ("Conv", "MatMul", "Gemm")
+
 
 class Runnable(Protocol):
     """A forward pass (``OnnxSession``, ``TensorRTEngine``)."""
@@ -285,7 +287,7 @@ def _named_nodes(src: Path, dst: Path) -> Path:
     return dst
 
 
-def quantize_file(src: Path, dst: Path, *, mode: str, input_name: str, calibration: np.ndarray | None = None) -> None:
+def quantize_file(src: Path, dst: Path, *, mode: str, input_name: str, calibration: np.ndarray | None = None, op_types: Sequence[str] | None = None) -> None:
     """Write an int8 version of ``src`` to ``dst`` (no gate; see ``quantize_model``).
 
     Args:
@@ -294,6 +296,8 @@ def quantize_file(src: Path, dst: Path, *, mode: str, input_name: str, calibrati
         mode: ``dynamic`` (weight MatMul/Gemm only) or ``static`` (QDQ, needs ``calibration``).
         input_name: Graph input fed with calibration data.
         calibration: Inputs for static calibration.
+        op_types: Static mode: the ops to quantize (default Conv, MatMul, Gemm; a CNN fuses
+            better with its activation ops quantized too).
 
     Raises:
         EncoderError: Nothing to quantize, or the quantizer failed.
@@ -329,7 +333,7 @@ def quantize_file(src: Path, dst: Path, *, mode: str, input_name: str, calibrati
                     weight_type=QuantType.QInt8,
                     per_channel=True,
                     calibrate_method=CalibrationMethod.MinMax,
-                    op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+                    op_types_to_quantize=list(op_types or STATIC_OP_TYPES),
                     extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
                 )
             else:
