@@ -393,7 +393,9 @@ def format_table(r: dict[str, Any]) -> str:
     total += [_lat(r["glass_to_action_wire_ms_all"])]
     rows.append(total + [""] * (len(head) - len(total)))
     widths = [max(len(c) for c in col) for col in zip(head, *rows, strict=True)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     return "\n".join([line(head), line(["-" * w for w in widths]), *(line(row) for row in rows)])
 
 

@@ -35,6 +35,7 @@ import yaml
 from videorag_ros.core.encoder.manifest import Manifest, fp32_reference_file, load_manifest, sha256_file
 from videorag_ros.core.encoder.preprocess import PreprocessSpec, preprocess_batch
 from videorag_ros.core.errors import ConfigError, EncoderError
+from videorag_ros.core.frames import bgr_to_rgb
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,7 @@ def calibration_frames(spec: PreprocessSpec, *, calib_dir: str | Path | None = N
             msg = f"--calib-dir '{d}' is not a directory"
             raise ConfigError(msg)
         files = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTS)[:n]
-        frames = [cv2.cvtColor(img, cv2.COLOR_BGR2RGB) for img in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files) if img is not None]
+        frames = [bgr_to_rgb(img) for img in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files) if img is not None]
         if not frames:
             msg = f"--calib-dir '{d}' holds no readable {'/'.join(IMAGE_EXTS)} image"
             raise ConfigError(msg)
@@ -219,8 +220,8 @@ def calibration_frames(spec: PreprocessSpec, *, calib_dir: str | Path | None = N
     from videorag_ros.sim import CLASSES, render, sample_scene
 
     rng = np.random.default_rng(seed)
-    frames = [render(sample_scene(CLASSES[i % len(CLASSES)], rng), width=320, height=240) for i in range(n)]
-    return preprocess_batch(frames, spec)
+    rendered: list[npt.NDArray[np.uint8]] = [render(sample_scene(CLASSES[i % len(CLASSES)], rng), width=320, height=240) for i in range(n)]
+    return preprocess_batch(rendered, spec)
 
 
 def calibration_prompts(n: int = 64, *, seed: int = 11) -> list[str]:
