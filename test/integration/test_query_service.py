@@ -25,7 +25,8 @@ from videorag_ros.cli.edge import default_params
 from videorag_ros.core.config import dump_params_file, load_params_file
 from videorag_ros.core.index import TemporalIndex, read_snapshot
 from videorag_ros.core.query import MomentQuery, answer_query
-from videorag_ros.ros.conversions import ns_to_stamp, stamp_to_ns
+from videorag_ros.core.stamps import stamp_to_ns
+from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, videorag_command, wait_until
 
 pytestmark = pytest.mark.integration

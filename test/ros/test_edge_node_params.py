@@ -15,7 +15,8 @@ from sensor_msgs.msg import CompressedImage, Image
 from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.core.errors import ConfigError, FrameError, ModelLoadError
 from videorag_ros.core.frames import FrameLimits
-from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, ns_to_stamp, stamp_to_ns
+from videorag_ros.core.stamps import stamp_to_ns
+from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, ns_to_stamp
 
 pytestmark = pytest.mark.ros
 

@@ -24,6 +24,8 @@ from videorag_ros.core.errors import ConfigError, FrameError, ModelLoadError, Vi
 from videorag_ros.core.frames import FrameLimits, compressed_to_rgb
 from videorag_ros.core.safe_yaml import MAX_EXPANDED_NODES, YamlInputError, load_yaml
 
+pytestmark = pytest.mark.fuzz
+
 FUZZ = settings(derandomize=True, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
 COUNTS: dict[str, int] = {}
 NON_FINITE = st.sampled_from([math.nan, math.inf, -math.inf])

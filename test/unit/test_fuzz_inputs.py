@@ -28,6 +28,8 @@ from videorag_ros.core.frames import SUPPORTED_ENCODINGS, FrameLimits, compresse
 from videorag_ros.core.index import Payload, TemporalIndex, read_snapshot
 from videorag_ros.core.pipeline import EdgePipeline
 
+pytestmark = pytest.mark.fuzz
+
 RAW_MESSAGES = 6000
 COMPRESSED_MESSAGES = 4500
 LIMITS = FrameLimits(max_width=1024, max_height=1024, max_compressed_bytes=1 << 20)

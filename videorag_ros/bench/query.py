@@ -118,7 +118,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     graph = EdgeGraph(params, domain_id=domain, log_path=out / "edge.log", estop_topic="/videorag_bench/estop", cmd_vel_topic="/videorag_bench/cmd_vel_safety")
     try:
         cam = graph.publisher(Image, "camera/front/image_raw")
-        client = graph.node.create_client(QueryMoments, "/videorag_edge/query_moments")
+        client: Any = graph.node.create_client(QueryMoments, "/videorag_edge/query_moments")
         print(f"starting the edge node with {entries} remembered frames...", file=sys.stderr)
         graph.wait_ready([cam])
         if not wait_until(lambda: graph.monitor.pipeline_values().get("index.graph_ready") == "True" and client.service_is_ready(), 300, spin=graph.spin):

@@ -53,6 +53,7 @@ import numpy as np
 
 from videorag_ros.bench.common import cpu_s, peak_rss_mib, percentiles
 from videorag_ros.core.printable import printable
+from videorag_ros.scenarios.score import DEFAULT_BUDGET_S
 
 NS = "/videorag_bench_replay"
 #: The always-active trigger added with --latency-only / a random-init model (not scored).
@@ -392,7 +393,9 @@ def format_table(r: dict[str, Any]) -> str:
     total += [_lat(r["glass_to_action_wire_ms_all"])]
     rows.append(total + [""] * (len(head) - len(total)))
     widths = [max(len(c) for c in col) for col in zip(head, *rows, strict=True)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     return "\n".join([line(head), line(["-" * w for w in widths]), *(line(row) for row in rows)])
 
 
@@ -431,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params", type=Path, help="edge parameter file (default: config/scenarios.yaml)")
     parser.add_argument("--model", help="model name or directory, or random:ARCH[:int8] (cost only; see --cache-dir)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="random-init models (default: %(default)s, shared with 'videorag bench model')")
-    parser.add_argument("--budget", type=float, default=1.0, help="an event's trigger may ENTER up to this long after its end (default: %(default)s s)")
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, help="an event's trigger may ENTER up to this long after its end (default: %(default)s s)")
     parser.add_argument("--rate", type=float, default=1.0, help="replay speed (default: %(default)s = real time)")
     parser.add_argument("--latency-only", action="store_true", help="print latency and cost columns only (implied by a random-init model)")
     parser.add_argument("--seconds", type=float, default=10.0, help="made bags: length of each scenario (default: %(default)s)")

@@ -89,13 +89,13 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         wall_start_ns = time.time_ns() - int((time.monotonic() - t0) * 1e9)
     finally:
         graph.close()
-    windows = []
+    windows: list[dict[str, Any]] = []
     for lo in range(0, int(seconds), args.window_s):
         sel = [t.wire_latency_ms for t in probe if lo <= (t.stamp_ns - wall_start_ns) / 1e9 < lo + args.window_s]
         mem = [m for s, m in rss if lo <= s < lo + args.window_s]
         windows.append({"t_s": lo, "acted_on": len(sel), "glass_to_action_ms": percentiles(sel), "rss_mib": max(mem) if mem else float("nan")})
     rss_vals = [m for _, m in rss if np.isfinite(m)]
-    settled = [w["rss_mib"] for w in windows[len(windows) // 2 :]]
+    settled: list[float] = [w["rss_mib"] for w in windows[len(windows) // 2 :]]
     return {
         "bench": "soak",
         "encoder": encoder,

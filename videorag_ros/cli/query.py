@@ -121,7 +121,7 @@ def query_service(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
     rclpy.init(args=None)
     try:
         node = rclpy.create_node("videorag_query")
-        client = node.create_client(QueryMoments, service)
+        client: Any = node.create_client(QueryMoments, service)
         if not client.wait_for_service(timeout_sec=args.timeout):
             msg = f"service {service} not available after {args.timeout:g} s: is the edge node running in this ROS_DOMAIN_ID (--node names another node)?"
             raise ServiceUnavailable(msg)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -85,13 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _use_large_frames_profile() -> None:
     """Point Fast DDS at the shipped large-frame profile unless the user chose one (raw frames > 512 KB)."""
-    if "FASTDDS_DEFAULT_PROFILES_FILE" in os.environ or "FASTRTPS_DEFAULT_PROFILES_FILE" in os.environ:
-        return
+    from videorag_ros.ros.dds import use_profiles_file
     from videorag_ros.ros.graph import large_frames_profile
 
     profile = large_frames_profile()
     if profile is not None:
-        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(profile)
+        use_profiles_file(str(profile))
 
 
 def _play(source: Any, options: Any, ros_args: list[str], *, as_json: bool) -> int:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from videorag_ros.core.printable import printable
+from videorag_ros.scenarios.score import DEFAULT_BUDGET_S
 
 
 def scenarios_params() -> Path:
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--seeds", type=int, default=1, metavar="K", help="render each scenario with K seeds: its own and the next K-1 (held-out rooms)")
     check.add_argument("--seed-offset", type=int, default=0, metavar="N", help="add N to every seed (check on rooms the thresholds were not tuned on)")
     check.add_argument("--step", type=float, default=0.5, help="timeline row every STEP seconds (0: no timeline)")
-    check.add_argument("--tolerance", type=float, default=1.0, help="an event's trigger may ENTER up to this long after the event ends")
+    check.add_argument("--tolerance", type=float, default=DEFAULT_BUDGET_S, help="an event's trigger may ENTER up to this long after the event ends (default: %(default)s s)")
     check.add_argument("--json", action="store_true", help="print the margins as JSON (last line)")
     _add_render_args(check)
     return parser

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rosbags.highlevel import AnyReader, AnyReaderError
 from rosbags.interfaces import ConnectionExtRosbag2
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from rosbags.interfaces import Connection
 
 log = logging.getLogger(__name__)
+_Reader = TypeVar("_Reader", bound="BagReader")
 
 __all__ = [
     "COMPRESSED",
@@ -211,7 +212,7 @@ class BagReader:
         if reader is not None:
             reader.close()
 
-    def __enter__(self) -> BagReader:
+    def __enter__(self: _Reader) -> _Reader:
         if self._reader is None:
             self.open()
         return self
@@ -224,7 +225,7 @@ class BagReader:
         """Names of the bag's Image / CompressedImage topics."""
         return [t.name for t in self.topics if t.playable]
 
-    def message_count(self, topics: Sequence[str]) -> int:
+    def count_messages(self, topics: Sequence[str]) -> int:
         """Messages recorded on ``topics``."""
         return sum(t.count for t in self.topics if t.name in topics and t.playable)
 
@@ -263,7 +264,7 @@ class BagReader:
         else:
             try:
                 assert self._reader is not None
-                message = self._reader.deserialize(raw, conn.msgtype)
+                message: Any = self._reader.deserialize(raw, conn.msgtype)
                 stamp_ns = stamp_to_ns(message.header.stamp)
             except Exception as err:  # any byte string can arrive: each becomes a counted, named reject
                 error = f"{conn.topic}: not a valid {conn.msgtype}: {type(err).__name__}: {printable(err, max_chars=200)}"
@@ -381,9 +382,9 @@ class BagFrames(BagReader):
             log.info("camera '%s': topic %s is not in bag '%s'; it gets no frames", cam, topic, self.path)
 
     @property
-    def message_count(self) -> int:  # type: ignore[override]
+    def message_count(self) -> int:
         """Messages on the matched camera topics."""
-        return BagReader.message_count(self, list(self.camera_topics.values()))
+        return self.count_messages(list(self.camera_topics.values()))
 
     def _reject(self, cam: str, stamp_ns: int, reason: str, error: str) -> None:
         self.rejected[(cam, reason)] += 1
@@ -468,9 +469,9 @@ class ImageBagSource(BagReader):
         return wanted
 
     @property
-    def message_count(self) -> int:  # type: ignore[override]
+    def message_count(self) -> int:
         """Messages on the selected topics."""
-        return BagReader.message_count(self, self.selected)
+        return self.count_messages(self.selected)
 
     def messages(self) -> Iterator[BagMessage]:
         """Yield the selected topics' messages in bag-time order (one pass; call again to loop).

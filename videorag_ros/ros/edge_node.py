@@ -45,10 +45,11 @@ from videorag_ros.core.printable import printable
 from videorag_ros.core.query import DEFAULT_K, MomentQuery, answer_query
 from videorag_ros.core.safe_files import read_regular_file
 from videorag_ros.core.safe_yaml import load_yaml
+from videorag_ros.core.stamps import stamp_to_ns
 from videorag_ros.core.watchdog import CAMERA_SILENT, Watchdog, describe
 from videorag_ros.ros import qos
 from videorag_ros.ros.actions import ActionAdapters
-from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, stamp_to_ns, trigger_event_to_msg
+from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, trigger_event_to_msg
 from videorag_ros.ros.diagnostics import build_diagnostics
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
@@ -77,16 +78,16 @@ class EdgeNode(Node):
         """
         # What destroy_node needs, set first: a constructor that fails half-way is still destroyed cleanly.
         self._running = False
-        self._worker: threading.Thread | None = None
+        self._started = False  # the worker thread runs
         self._converters: dict[str, FrameConverter[tuple[Any, int, int]]] = {}
         self._save_thread: threading.Thread | None = None
         self._queries: QueryServer | None = None
-        self.pipeline: EdgePipeline | None = None  # type: ignore[assignment]
         super().__init__(NODE_NAME, **kwargs)
         forward_core_logs(self.get_logger())
         self.config: EdgeConfig = build_edge_config(declare_edge_parameters(self), strict=False)
         cfg = self.config
         self._resolve_topics()
+        self.pipeline: EdgePipeline
         self.pipeline, warnings = prepare_pipeline(cfg)  # the same checks as `videorag edge --check`
         encoder = self.pipeline.encoder
         for warning in warnings:
@@ -120,6 +121,7 @@ class EdgeNode(Node):
         self._running = True
         self._worker = threading.Thread(target=self._run_worker, name="videorag-worker", daemon=True)
         self._worker.start()
+        self._started = True
 
     def _resolve_topics(self) -> None:
         """Expand every topic name in this node's namespace; an invalid one is a ConfigError naming its parameter."""
@@ -352,15 +354,16 @@ class EdgeNode(Node):
         self._running = False
         for converter in self._converters.values():
             converter.close()
-        if self._worker is not None:
+        if self._started:
             self._mailbox.close()
             self._worker.join(timeout=2.0)
         if self._save_thread is not None:
             self._save_thread.join(timeout=30.0)
-        if self.pipeline is not None:
-            if self._worker is not None and self.config.index_snapshot_path:
+        pipeline: EdgePipeline | None = getattr(self, "pipeline", None)
+        if pipeline is not None:
+            if self._started and self.config.index_snapshot_path:
                 self._save_snapshot()
-            self.pipeline.index.close()
+            pipeline.index.close()
         if self._queries is not None:
             self._queries.close()
         super().destroy_node()

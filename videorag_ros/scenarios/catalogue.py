@@ -134,6 +134,7 @@ def annotate(
     first_stamp_ns: int,
     topic: str = DEFAULT_TOPIC,
     source_extra: dict[str, object] | None = None,
+    stamps: Sequence[int] | None = None,
 ) -> Annotation:
     """The sidecar of a rendered scenario, from its per-frame ground truth.
 
@@ -144,6 +145,7 @@ def annotate(
         first_stamp_ns: Stamp of the first frame.
         topic: Camera topic of the bag.
         source_extra: More ``source`` fields (size, encoding).
+        stamps: The frames' real stamps, for a live stream (default: ``i / fps`` from the first).
 
     Raises:
         ScenarioError: The frames contradict the catalogue (something other than an
@@ -151,7 +153,7 @@ def annotate(
             sequence is too short).
     """
     n = len(classes)
-    times = [i / fps for i in range(n)]
+    times = [(s - first_stamp_ns) * 1e-9 for s in stamps] if stamps is not None else [i / fps for i in range(n)]
     events: list[tuple[str, str, float, float]] = []
     negatives: list[tuple[float, float]] = []
     if spec.onset is None or spec.event is None or spec.trigger is None or spec.event_class is None:

@@ -3,9 +3,9 @@
 Feeds a scenario's frames through the same ``EdgePipeline`` the node runs (gate,
 encoder, trigger state machines), scores *every* frame against every trigger (the
 gate's choice of frames must not hide a high score), and compares with the
-annotation: each event must ENTER its trigger within ``[start, end + tolerance]``; no
-trigger may ENTER outside the events annotated for it; negatives are where scores
-are expected to stay low. ``margins`` sums this up per trigger: how far the highest
+annotation by the one scoring rule (``score.score_run``): each event must ENTER its trigger
+within ``[start, end + tolerance]``; no trigger may ENTER outside the events annotated for
+it; negatives are where scores are expected to stay low. ``margins`` sums this up per trigger: how far the highest
 score outside a trigger's events sits under its enter threshold, and how far the
 settled event scores sit above it.
 """
@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.scenarios.annotations import Annotation
+from videorag_ros.scenarios.score import DEFAULT_BUDGET_S, Transition, event_windows, in_windows, score_run
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class ScoredFrame:
 
     Attributes:
         t_s: Seconds from the first frame.
+        stamp_ns: The frame's stamp (the annotation's time base).
         label: Ground truth for the frame (scene class), or "".
         admitted: Whether the gate admitted it (only admitted frames drive triggers).
         scores: Score of every trigger (computed for every frame).
@@ -39,6 +41,7 @@ class ScoredFrame:
     admitted: bool
     scores: dict[str, float]
     transitions: tuple[tuple[str, str], ...]
+    stamp_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +113,12 @@ def score_frames(
         vector = result.vector if result.vector is not None else pipeline.encoder.encode_images([rgb]).vectors[0]
         scores = pipeline.triggers.scores(vector)
         transitions = tuple((ev.trigger, ev.state) for ev in result.events if ev.state != "HOLD")
-        out.append(ScoredFrame((stamp_ns - first_stamp_ns) * 1e-9, label, result.vector is not None, scores, transitions))
+        out.append(ScoredFrame((stamp_ns - first_stamp_ns) * 1e-9, label, result.vector is not None, scores, transitions, stamp_ns))
     return out
 
 
-def check_scenario(annotation: Annotation, frames: Sequence[ScoredFrame], *, tolerance_s: float = 1.0) -> ScenarioCheck:
-    """Compare scored frames with the annotation.
+def check_scenario(annotation: Annotation, frames: Sequence[ScoredFrame], *, tolerance_s: float = DEFAULT_BUDGET_S) -> ScenarioCheck:
+    """Compare scored frames with the annotation, by the one scoring rule (``score.score_run``).
 
     Args:
         annotation: The scenario's sidecar.
@@ -123,29 +126,19 @@ def check_scenario(annotation: Annotation, frames: Sequence[ScoredFrame], *, tol
         tolerance_s: How long after an event's end its trigger may still ENTER.
     """
     check = ScenarioCheck(annotation, list(frames))
-    windows: dict[str, list[tuple[float, float]]] = {}
-    for ev in annotation.events:
-        windows.setdefault(ev.trigger, []).append((ev.segment.start_s, ev.segment.end_s + tolerance_s))
-
-    def in_window(trigger: str, t: float) -> bool:
-        return any(a <= t <= b for a, b in windows.get(trigger, []))
-
-    for ev in annotation.events:
+    transitions = [Transition(trigger, state, f.stamp_ns) for f in frames for trigger, state in f.transitions]
+    score = score_run(annotation, transitions, budget_s=tolerance_s)
+    for ev, scored in zip(sorted(annotation.events, key=lambda e: (e.segment.start_stamp_ns, e.name)), score.events, strict=True):
         seg = ev.segment
-        inside = [f for f in frames if seg.start_s <= f.t_s <= seg.end_s + tolerance_s]
-        enters = [f.t_s for f in inside if (ev.trigger, "ENTER") in f.transitions]
         during = [f.scores.get(ev.trigger, 0.0) for f in frames if seg.start_s <= f.t_s <= seg.end_s]
         settled = during[len(during) // 2 :] or [0.0]
-        check.events.append(
-            EventCheck(ev.name, ev.trigger, seg.start_s, seg.end_s, enters[0] if enters else None, float(np.percentile(settled, 10)), max(during, default=0.0))
-        )
+        check.events.append(EventCheck(ev.name, ev.trigger, seg.start_s, seg.end_s, scored.enter_s, float(np.percentile(settled, 10)), max(during, default=0.0)))
+    check.stray_enters = [(fp.trigger, fp.t_s) for fp in score.false_positives]
+    windows = event_windows(annotation, tolerance_s)
     for f in frames:
-        for trigger, state in f.transitions:
-            if state == "ENTER" and not in_window(trigger, f.t_s):
-                check.stray_enters.append((trigger, f.t_s))
-        for trigger, score in f.scores.items():
-            if not in_window(trigger, f.t_s) and score > check.quiet_max.get(trigger, (-np.inf, 0.0))[0]:
-                check.quiet_max[trigger] = (score, f.t_s)
+        for trigger, value in f.scores.items():
+            if not in_windows(windows, trigger, f.stamp_ns) and value > check.quiet_max.get(trigger, (-np.inf, 0.0))[0]:
+                check.quiet_max[trigger] = (value, f.t_s)
     return check
 
 

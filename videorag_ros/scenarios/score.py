@@ -245,6 +245,23 @@ def _spans(transitions: Sequence[Transition]) -> dict[str, list[_Span]]:
     return out
 
 
+def _window(start_ns: int, end_ns: int, budget_s: float) -> tuple[int, int]:
+    return start_ns - _SLACK_NS, end_ns + round(budget_s * 1e9) + _SLACK_NS
+
+
+def event_windows(annotation: Annotation, budget_s: float = DEFAULT_BUDGET_S) -> dict[str, list[tuple[int, int]]]:
+    """Per trigger, the stamp windows ``[start, end + budget_s]`` (ns) of its events: where it may ENTER."""
+    windows: dict[str, list[tuple[int, int]]] = {}
+    for ev in annotation.events:
+        windows.setdefault(ev.trigger, []).append(_window(ev.segment.start_stamp_ns, ev.segment.end_stamp_ns, budget_s))
+    return windows
+
+
+def in_windows(windows: Mapping[str, Sequence[tuple[int, int]]], trigger: str, stamp_ns: int) -> bool:
+    """Whether ``trigger`` may ENTER at ``stamp_ns`` (inside one of its event windows)."""
+    return any(lo <= stamp_ns <= hi for lo, hi in windows.get(trigger, ()))
+
+
 def score_run(annotation: Annotation, transitions: Iterable[Transition], *, budget_s: float = DEFAULT_BUDGET_S, triggers: Sequence[str] = ()) -> ScenarioScore:
     """Score a run's trigger transitions against its annotation.
 
@@ -270,22 +287,19 @@ def score_run(annotation: Annotation, transitions: Iterable[Transition], *, budg
         if tr.state not in _STATES:
             msg = f"transition of '{tr.trigger}' has state {tr.state!r}; expected one of {', '.join(_STATES)}"
             raise ScenarioError(msg)
-    budget_ns = round(budget_s * 1e9)
     spans = _spans(items)
 
     def t_s(stamp_ns: int) -> float:
         return round(annotation.time_s(stamp_ns), 6)
 
     def window(ev_start: int, ev_end: int) -> tuple[int, int]:
-        return ev_start - _SLACK_NS, ev_end + budget_ns + _SLACK_NS
+        return _window(ev_start, ev_end, budget_s)
 
     events = sorted(annotation.events, key=lambda e: (e.segment.start_stamp_ns, e.name))
-    windows: dict[str, list[tuple[int, int]]] = {}
-    for ev in events:
-        windows.setdefault(ev.trigger, []).append(window(ev.segment.start_stamp_ns, ev.segment.end_stamp_ns))
+    windows = event_windows(annotation, budget_s)
     for trig, ss in spans.items():
         for sp in ss:
-            sp.matched = any(lo <= sp.enter_ns <= hi for lo, hi in windows.get(trig, []))
+            sp.matched = in_windows(windows, trig, sp.enter_ns)
 
     scored: list[EventScore] = []
     reasons: list[str] = []

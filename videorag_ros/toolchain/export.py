@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -132,8 +132,8 @@ def _normalised(module: Any, kind: str) -> Any:
             self.inner = module
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            y = self.inner(x) if kind == "plain" else _features(self.inner, kind, x)
-            return y / y.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+            y: torch.Tensor = self.inner(x) if kind == "plain" else _features(self.inner, kind, x)
+            return cast("torch.Tensor", y / y.norm(dim=-1, keepdim=True).clamp_min(1e-12))
 
     return _Tower().eval()
 
@@ -204,7 +204,7 @@ def _checkpoint_preprocess(checkpoint: Path, model_type: str, image_size: int) -
     if len(mean) != 3 or len(std) != 3:
         msg = f"checkpoint '{checkpoint}': image_mean/image_std must have 3 values, got {mean} / {std}"
         raise ModelLoadError(msg)
-    return PreprocessSpec(image_size, image_size, mean, std, resize)  # type: ignore[arg-type]
+    return PreprocessSpec(image_size, image_size, (float(mean[0]), float(mean[1]), float(mean[2])), (float(std[0]), float(std[1]), float(std[2])), resize)
 
 
 def load_checkpoint(checkpoint: str | Path, *, licence: str | None = None) -> Towers:
@@ -239,7 +239,9 @@ def load_checkpoint(checkpoint: str | Path, *, licence: str | None = None) -> To
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = classes[cfg.model_type].from_pretrained(str(path), local_files_only=True, attn_implementation="eager").eval()
+            model_class: Any = classes[cfg.model_type]
+            model = model_class.from_pretrained(str(path), local_files_only=True, attn_implementation="eager")
+            model.eval()
     except Exception as err:
         msg = f"checkpoint '{path}': weights could not be loaded: {err}"
         raise ModelLoadError(msg) from err

@@ -35,6 +35,7 @@ import yaml
 from videorag_ros.core.encoder.manifest import Manifest, fp32_reference_file, load_manifest, sha256_file
 from videorag_ros.core.encoder.preprocess import PreprocessSpec, preprocess_batch
 from videorag_ros.core.errors import ConfigError, EncoderError
+from videorag_ros.core.frames import bgr_to_rgb
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ MIN_COSINE = 0.99
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 
 Progress = Callable[[str], None]
+
+STATIC_OP_TYPES = ("Conv", "MatMul", "Gemm")
 
 
 class Runnable(Protocol):
@@ -209,7 +212,7 @@ def calibration_frames(spec: PreprocessSpec, *, calib_dir: str | Path | None = N
             msg = f"--calib-dir '{d}' is not a directory"
             raise ConfigError(msg)
         files = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTS)[:n]
-        frames = [cv2.cvtColor(img, cv2.COLOR_BGR2RGB) for img in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files) if img is not None]
+        frames = [bgr_to_rgb(img) for img in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files) if img is not None]
         if not frames:
             msg = f"--calib-dir '{d}' holds no readable {'/'.join(IMAGE_EXTS)} image"
             raise ConfigError(msg)
@@ -217,8 +220,8 @@ def calibration_frames(spec: PreprocessSpec, *, calib_dir: str | Path | None = N
     from videorag_ros.sim import CLASSES, render, sample_scene
 
     rng = np.random.default_rng(seed)
-    frames = [render(sample_scene(CLASSES[i % len(CLASSES)], rng), width=320, height=240) for i in range(n)]
-    return preprocess_batch(frames, spec)
+    rendered: list[npt.NDArray[np.uint8]] = [render(sample_scene(CLASSES[i % len(CLASSES)], rng), width=320, height=240) for i in range(n)]
+    return preprocess_batch(rendered, spec)
 
 
 def calibration_prompts(n: int = 64, *, seed: int = 11) -> list[str]:
@@ -285,7 +288,7 @@ def _named_nodes(src: Path, dst: Path) -> Path:
     return dst
 
 
-def quantize_file(src: Path, dst: Path, *, mode: str, input_name: str, calibration: np.ndarray | None = None) -> None:
+def quantize_file(src: Path, dst: Path, *, mode: str, input_name: str, calibration: np.ndarray | None = None, op_types: Sequence[str] | None = None) -> None:
     """Write an int8 version of ``src`` to ``dst`` (no gate; see ``quantize_model``).
 
     Args:
@@ -294,6 +297,8 @@ def quantize_file(src: Path, dst: Path, *, mode: str, input_name: str, calibrati
         mode: ``dynamic`` (weight MatMul/Gemm only) or ``static`` (QDQ, needs ``calibration``).
         input_name: Graph input fed with calibration data.
         calibration: Inputs for static calibration.
+        op_types: Static mode: the ops to quantize (default Conv, MatMul, Gemm; a CNN fuses
+            better with its activation ops quantized too).
 
     Raises:
         EncoderError: Nothing to quantize, or the quantizer failed.
@@ -329,7 +334,7 @@ def quantize_file(src: Path, dst: Path, *, mode: str, input_name: str, calibrati
                     weight_type=QuantType.QInt8,
                     per_channel=True,
                     calibrate_method=CalibrationMethod.MinMax,
-                    op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+                    op_types_to_quantize=list(op_types or STATIC_OP_TYPES),
                     extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
                 )
             else:

@@ -14,7 +14,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from videorag_ros.core.encoder.preprocess import PreprocessSpec
 from videorag_ros.core.encoder.tokenizers import CLIP_BOS_ID, CLIP_EOS_ID, CLIP_VOCAB, HFTokenizer, build_word_tokenizer
@@ -60,14 +60,15 @@ def _random_clip(seed: int, overrides: Mapping[str, Any] | None) -> Towers:
     from transformers import CLIPConfig, CLIPModel
 
     over = dict(overrides or {})
-    cfg = CLIPConfig(
+    cfg: Any = CLIPConfig(
         text_config=_clip_text_defaults(over), vision_config=dict(over.get("vision_config", {})), projection_dim=int(over.get("projection_dim", 512))
     )
     cfg._attn_implementation = "eager"
     torch.manual_seed(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = CLIPModel(cfg).eval()
+        model: Any = CLIPModel(cfg)
+        model.eval()
     size = int(cfg.vision_config.image_size)
     desc = (
         f"CLIP ViT-B/32 architecture (transformers CLIPConfig defaults{' with overrides ' + json.dumps(over, sort_keys=True) if over else ''}: "
@@ -100,7 +101,9 @@ def _random_mobileclip(seed: int, overrides: Mapping[str, Any] | None) -> Towers
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         image = _mci0_approx(dim)
-        text_model = CLIPTextModelWithProjection(CLIPTextConfig(**text_cfg, projection_dim=dim, attn_implementation="eager")).eval()
+        text_config: Any = CLIPTextConfig  # transformers types its keyword arguments too narrowly for a dict
+        text_model: Any = CLIPTextModelWithProjection(text_config(**text_cfg, projection_dim=dim, attn_implementation="eager"))
+        text_model.eval()
     desc = (
         f"Approximation of Apple MobileCLIP-S0 for compute-cost benchmarks, random weights. Image: {MCI0_APPROX}; "
         f"{size}x{size} input, projection to {dim}. Text: a CLIP-style causal transformer "
@@ -169,7 +172,8 @@ def _mci0_approx(dim: int) -> Any:
         # dominate the small activations and every image gets the same embedding.
         m = nn.Conv2d(cin, cout, k, s, k // 2, groups=groups)
         nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-        nn.init.zeros_(m.bias)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
         return m
 
     class SqueezeExcite(nn.Module):
@@ -178,17 +182,17 @@ def _mci0_approx(dim: int) -> Any:
             self.fc = nn.Sequential(nn.AdaptiveAvgPool2d(1), conv(c, c // 4, 1), nn.ReLU(), conv(c // 4, c, 1), nn.Sigmoid())
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x * self.fc(x)
+            return cast("torch.Tensor", x * self.fc(x))
 
     class ConvFFN(nn.Module):
         def __init__(self, c: int, ratio: int = 3) -> None:
             super().__init__()
             self.net = nn.Sequential(conv(c, c, 7, groups=c), conv(c, c * ratio, 1), nn.GELU(), conv(c * ratio, c, 1))
             with torch.no_grad():
-                self.net[-1].weight.mul_(0.1)  # layer scale, folded into the last conv
+                cast("nn.Conv2d", self.net[-1]).weight.mul_(0.1)  # layer scale, folded into the last conv
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x + self.net(x)
+            return cast("torch.Tensor", x + self.net(x))
 
     def folded_identity(c: int, k: int) -> nn.Conv2d:  # a re-parameterised "x + dwconv(x)" branch
         m = conv(c, c, k, groups=c)
@@ -204,7 +208,7 @@ def _mci0_approx(dim: int) -> Any:
             self.ffn = ConvFFN(c)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.ffn(self.mix(x))
+            return cast("torch.Tensor", self.ffn(self.mix(x)))
 
     class Attention(nn.Module):
         def __init__(self, c: int, head_dim: int = 32) -> None:
@@ -221,7 +225,7 @@ def _mci0_approx(dim: int) -> Any:
             q, k, v = self.qkv(t).reshape(b, h * w, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
             a = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * self.scale, dim=-1)
             y = self.proj(torch.matmul(a, v).transpose(1, 2).reshape(b, h * w, c))
-            return self.ffn(x + y.transpose(1, 2).reshape(b, c, h, w))
+            return cast("torch.Tensor", self.ffn(x + y.transpose(1, 2).reshape(b, c, h, w)))
 
     def downsample(cin: int, cout: int, se: bool) -> nn.Sequential:
         layers: list[nn.Module] = [conv(cin, cout, 7, 2, groups=cin), nn.GELU()]

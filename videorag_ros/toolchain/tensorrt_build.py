@@ -46,7 +46,7 @@ def _progress_monitor(trt: Any) -> Any | None:
     if not hasattr(trt, "IProgressMonitor"):
         return None
 
-    class _Monitor(trt.IProgressMonitor):  # type: ignore[misc, name-defined]
+    class _Monitor(trt.IProgressMonitor):  # type: ignore[misc]
         def __init__(self) -> None:
             trt.IProgressMonitor.__init__(self)
             self._t0 = time.perf_counter()
@@ -98,7 +98,7 @@ def _int8_calibrator(trt: Any, frames: np.ndarray, cache_file: Path) -> Any:
 
     class _Calibrator(base):  # type: ignore[misc, valid-type]
         def __init__(self) -> None:
-            base.__init__(self)
+            super().__init__()
             self._batches = [np.ascontiguousarray(frames[i : i + MAX_BATCH]) for i in range(0, len(frames) - MAX_BATCH + 1, MAX_BATCH)] or [frames]
             self._i = 0
             self._device: Any = None

@@ -18,4 +18,5 @@ def pattern_frame(kind: str, *, seed: int = 0, width: int = 160, height: int = 1
         img[:, :] = (90, 90, 90)
         img[:, (np.arange(width) // 10) % 2 == 0] = (30, 60, 200)
     noise = rng.integers(-6, 7, img.shape)
-    return np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    out: npt.NDArray[np.uint8] = np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    return out

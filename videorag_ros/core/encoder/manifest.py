@@ -275,7 +275,7 @@ def fp32_reference_file(manifest: Manifest, tower: str) -> Path:
             raise ModelLoadError(msg)
         main, ref_file = manifest.text.file, ref.get("text_file")
     if ref_file:
-        return (manifest.directory / ref_file).resolve()
+        return (manifest.directory / str(ref_file)).resolve()
     quantized = (manifest.raw.get("quantization") or {}).get(tower) or {}
     if "int8" in main.name or manifest.precision == "int8" or quantized.get("file") == main.name:
         msg = f"model '{manifest.name}': {tower} tower file '{main.name}' is not fp32 and the manifest names no fp32 reference"
