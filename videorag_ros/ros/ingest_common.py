@@ -25,7 +25,7 @@ STATES = {SemanticTrigger.ENTER: "ENTER", SemanticTrigger.HOLD: "HOLD", Semantic
 log = logging.getLogger(__name__)
 
 
-def overrides(values: Mapping[str, Any]) -> list[Parameter]:
+def overrides(values: Mapping[str, Any]) -> list[Parameter[Any]]:
     """``parameter_overrides`` for a door node from ``{name: value}`` (the CLI's flags)."""
     return [Parameter(k, value=list(v) if isinstance(v, tuple) else v) for k, v in values.items() if v is not None]
 
