@@ -75,14 +75,19 @@ class Doors:
             "webrtc": start(["ingest", "webrtc", "--token-file", str(tok), "--port", str(self.rtc_port)], env, log_path=str(tmp / "webrtc.log")),
         }
         self.tmp, self.env = tmp, env
-        for port in (self.ws_port, self.rtc_port):  # the doors listen once their node is up
-            assert wait_until(lambda p=port: _listening(p), 60.0), f"no door on port {port}"
+        try:
+            for port in (self.ws_port, self.rtc_port):  # the doors listen once their node is up
+                assert wait_until(lambda p=port: _listening(p), 60.0), f"no door on port {port}"
+        except BaseException:
+            self.close()  # never leave a door running on a domain the next test module may get
+            raise
 
 
     def close(self) -> None:
-        for name, proc in self.procs.items():
+        for proc in self.procs.values():
             stop(proc)
-            print(f"--- {name} log ---\n" + (self.tmp / f"{name}.log").read_text()[-3000:])
+        for name in self.procs:
+            print(f"--- {name} log ---\n" + (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:])
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +101,12 @@ def doors(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, ros_do
         d = Doors(graph, tmp, ros_domain)
         yield d
     finally:
-        if d is not None:
-            d.close()
-        graph.close()
-        print(graph.log_path.read_text()[-3000:])
+        try:
+            if d is not None:
+                d.close()
+        finally:
+            graph.close()  # whatever happened above: no edge node outlives its test module
+            print(graph.log_path.read_text(errors="replace")[-3000:])
 
 
 def _jpeg(kind: str, seed: int) -> bytes:
