@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
 
 import cv2
 import numpy as np
@@ -58,7 +57,7 @@ def draw_debug(
     h, w = rgb.shape[:2]
     out_w = max(64, min(width, 4096))
     out_h = max(1, round(h * out_w / w))
-    img = cast("npt.NDArray[np.uint8]", cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_AREA)).copy()
+    img: npt.NDArray[np.uint8] = np.array(cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_AREA), dtype=np.uint8)
     scale = max(0.4, out_w / 1280)
     (_, text_h), base = cv2.getTextSize("Ag", _FONT, scale, 1)
     line = text_h + base + 8
