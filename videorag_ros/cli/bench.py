@@ -9,6 +9,7 @@ from collections.abc import Sequence
 BENCHES = {
     "pipeline": ("videorag_ros.cli.bench_pipeline", "glass-to-action through real DDS, per stage"),
     "model": ("videorag_ros.cli.bench_model", "encoder latency per model x tower x precision x backend"),
+    "gate": ("videorag_ros.cli.bench_gate", "frame gate on real clips: admitted share, static stretches, onset delays"),
     "index": ("videorag_ros.cli.bench_index", "temporal index: insert/query p50/p99, window queries, recall, memory"),
     "query": ("videorag_ros.cli.bench_query", "QueryMoments through the service of a running node with a 10-minute memory"),
     "watchdog": ("videorag_ros.cli.bench_watchdog", "fault-to-e-stop on the wire for each watchdog (source checkout)"),
@@ -16,7 +17,7 @@ BENCHES = {
     "replay": ("videorag_ros.cli.bench_replay", "scenario bags: trigger precision/recall, time-to-trigger, glass-to-action"),
 }
 # Benchmarks that never start rclpy (test_dds_confined.py probes every other one).
-ROS_FREE = frozenset({"model", "index"})
+ROS_FREE = frozenset({"model", "index", "gate"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
