@@ -106,10 +106,11 @@ class _Reference:
     spread: float
 
 
-def _stats(thumb: npt.NDArray[np.float32]) -> tuple[float, float]:
-    """Median and a robust spread (inter-quartile range) of a thumbnail's grey levels."""
-    q1, med, q3 = np.percentile(thumb, (25, 50, 75))
-    return float(med), float(max(q3 - q1, 1.0))
+def _stats(grey: npt.NDArray[np.uint8]) -> tuple[float, float]:
+    """Median and a robust spread (inter-quartile range) of a thumbnail's grey levels (from its histogram)."""
+    cum = np.bincount(grey.ravel(), minlength=256).cumsum()
+    q1, med, q3 = (int(np.searchsorted(cum, q * cum[-1])) for q in (0.25, 0.5, 0.75))
+    return float(med), float(max(q3 - q1, 1))
 
 
 class FrameGate:
@@ -139,10 +140,14 @@ class FrameGate:
         h, w = rgb.shape[:2]
         tw = min(self._cfg.thumbnail_width, w)
         th = max(1, round(h * tw / w))
-        # Subsample first (cheap view), then an area resize of the small image.
-        stride = max(1, w // (tw * 2))
-        small = rgb[::stride, ::stride]
-        grey = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY)
+        code = cv2.COLOR_RGB2GRAY
+        if rgb.strides[2] < 0 and rgb[:, :, ::-1].flags.c_contiguous:
+            rgb, code = rgb[:, :, ::-1], cv2.COLOR_BGR2GRAY  # a bgr8 message seen as RGB: use its own buffer
+        # Pick pixels at twice the thumbnail size (nearest neighbour: no copy of the frame), then
+        # average 2x2 (area): 0.03 ms for 640x480, where a strided numpy copy took 0.4 ms.
+        if w > 2 * tw and h > 2 * th:
+            rgb = cast("npt.NDArray[np.uint8]", cv2.resize(rgb, (2 * tw, 2 * th), interpolation=cv2.INTER_NEAREST))
+        grey = cv2.cvtColor(np.ascontiguousarray(rgb), code)
         return cast("npt.NDArray[np.uint8]", cv2.resize(grey, (tw, th), interpolation=cv2.INTER_AREA))
 
     def decide(
@@ -168,7 +173,7 @@ class FrameGate:
         grey = self._thumbnail(rgb)
         sharpness = float(cv2.Laplacian(grey, cv2.CV_32F).var())
         thumb = grey.astype(np.float32)
-        cur = _Reference(thumb, *_stats(thumb))
+        cur = _Reference(thumb, *_stats(grey))
         prev, ref = self._prev, self._ref
         restart = (
             ref is None
