@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from videorag_ros.core.admission import COST_ALPHA, AdmissionBudget
+from videorag_ros.core.admission import COST_WINDOW, AdmissionBudget
 
 MS = 1_000_000
 
@@ -64,16 +64,20 @@ def test_a_burst_of_one_per_camera_is_allowed_at_once() -> None:
     assert budget.allows(2_000_000_000)  # refilled at share / cost = 0.5 tokens/s
 
 
-def test_cost_is_a_running_mean_of_what_was_measured() -> None:
+def test_cost_is_the_median_of_recent_measurements() -> None:
     budget = AdmissionBudget(["a"], share=1.0)
     assert budget.cost_s == 0.0 and budget.camera_interval_s() == 0.0 and budget.allows(0)
     budget.record_cost(0.040)
-    assert budget.cost_s == pytest.approx(0.040)  # the first measurement is taken as is
-    budget.record_cost(0.140)
-    assert budget.cost_s == pytest.approx(0.040 + COST_ALPHA * 0.100)
+    assert budget.cost_s == pytest.approx(0.040)  # the first measurement is all there is
+    budget.record_cost(1.5)  # one stalled pass (the watchdog's business) ...
+    budget.record_cost(0.042)
+    assert budget.cost_s == pytest.approx(0.042)  # ... does not make a new throughput
+    for _ in range(COST_WINDOW):
+        budget.record_cost(0.2)  # a lasting slowdown does
+    assert budget.cost_s == pytest.approx(0.2)
     for bad in (math.nan, math.inf, -1.0):
         budget.record_cost(bad)  # not a measurement
-    assert budget.cost_s == pytest.approx(0.040 + COST_ALPHA * 0.100)
+    assert budget.cost_s == pytest.approx(0.2)
 
 
 def test_time_going_back_starts_over() -> None:

@@ -180,3 +180,11 @@ def test_urgent_admits_at_the_ceiling_rate_even_when_static() -> None:
     d = [gate.decide(base, round(i * S / FPS), urgent=True) for i in range(1, 9)]  # a trigger is deciding
     assert [x.reason for x in d] == ["rate", "trigger", "rate", "trigger", "rate", "trigger", "rate", "trigger"]  # 15 fps -> every 2nd
     assert gate.decide(base, round(9 * S / FPS)).reason == "static"  # decided: back to the keyframe rate
+
+
+def test_keyframe_interval_zero_admits_every_frame_the_ceiling_allows() -> None:
+    base = scene(11)
+    frames = [with_disk(base, 20 * i, r=80) for i in range(15)]  # moving: motion is capped at motion_rate_hz ...
+    d = run(frames, GateConfig(keyframe_interval_s=0.0, max_rate_hz=0.0, motion_rate_hz=5.0))
+    assert all(x.admitted for x in d)  # ... but a keyframe is due at every frame
+    assert {x.reason for x in d[1:]} <= {"onset", "motion", "keyframe"}

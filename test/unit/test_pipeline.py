@@ -60,12 +60,13 @@ def test_admissions_never_outpace_the_encoder(tmp_path: Path) -> None:
     import numpy as np
 
     from test.support.faulty_model import BLACK, export_faulty_model
+    from videorag_ros.core.admission import COST_WINDOW
     from videorag_ros.core.models.encoder import load_encoder
 
     model = export_faulty_model(tmp_path / "slow", hang_size=800)
     values = {"model": str(model), "cameras": ["a", "b"], "gate.keyframe_interval_s": 0.0, "gate.max_rate_hz": 0.0, "gate.motion_rate_hz": 0.0}
     pipe = EdgePipeline(build_edge_config(values), load_encoder(str(model), backend="cpu"))
-    assert pipe.budget.cost_s > 0.005  # measured at start-up, on a blank (black) frame: the slow path
+    assert pipe.budget.cost_s > 0.0  # measured at start-up, on a mid-grey frame: the fast path
     black = np.full((120, 160, 3), BLACK, np.uint8)
     fps, seconds = 30, 2.0
     costs, admitted = [], {"a": [], "b": []}
@@ -77,7 +78,9 @@ def test_admissions_never_outpace_the_encoder(tmp_path: Path) -> None:
                 costs.append((r.stage_ms["preprocess"] + r.stage_ms["embed"]) * 1e-3)
                 admitted[cam].append(stamp)
     total = sum(len(v) for v in admitted.values())
-    rate_limit = 0.5 / min([*costs, pipe.budget.cost_s])  # never faster than half the fastest measured drain
-    assert total - 2 <= seconds * rate_limit  # (plus the start-up burst of one per camera)
+    assert pipe.budget.cost_s >= 0.8 * min(costs)  # the budget learnt the slow path (median of the last frames)
+    rate_limit = 0.5 / min(costs)  # never faster than half the fastest measured drain ...
+    learning = COST_WINDOW // 2 + 1 + 2  # ... once the median holds slow frames (and the burst of one per camera)
+    assert total - learning <= seconds * rate_limit
     assert pipe.counters.get("a", "gate_rejected.budget") > 0 and pipe.counters.get("b", "gate_rejected.budget") > 0
     assert min(len(v) for v in admitted.values()) >= total // 2 - 2  # the cameras share it evenly

@@ -18,11 +18,13 @@ keeps ``1 - share`` of the encoder's time.
 
 from __future__ import annotations
 
+import statistics
 import threading
+from collections import deque
 from collections.abc import Sequence
 
-#: Weight of the newest measurement in the running mean of the cost.
-COST_ALPHA = 0.1
+#: Embedded frames whose median cost is the encoder's cost.
+COST_WINDOW = 15
 #: A camera counts as busy (sharing the encoder) this long after its last admission.
 ACTIVE_WINDOW_S = 1.0
 
@@ -46,6 +48,7 @@ class AdmissionBudget:
             msg = f"admission budget needs 0 < share <= 1, cost_s >= 0 and a camera; got share {share}, cost_s {cost_s}, cameras {list(cameras)}"
             raise ValueError(msg)
         self._share = share
+        self._costs: deque[float] = deque([cost_s] if cost_s > 0 else [], maxlen=COST_WINDOW)
         self._cost_s = cost_s
         self._capacity = float(len(cameras))
         self._tokens = self._capacity
@@ -55,18 +58,19 @@ class AdmissionBudget:
 
     @property
     def cost_s(self) -> float:
-        """Running mean of one admitted frame's encoder cost in seconds (0 before any measurement)."""
+        """One admitted frame's encoder cost in seconds: the median of the last ``COST_WINDOW`` (0 before any)."""
         return self._cost_s
 
     def record_cost(self, seconds: float) -> None:
-        """Fold one embedded frame's preprocessing + forward time into the running mean.
+        """Add one embedded frame's preprocessing + forward time.
 
         Non-finite or negative values are ignored (a clock that jumped is not a measurement).
         """
         if not 0.0 <= seconds < float("inf"):
             return
         with self._lock:
-            self._cost_s = seconds if self._cost_s == 0.0 else self._cost_s + COST_ALPHA * (seconds - self._cost_s)
+            self._costs.append(seconds)
+            self._cost_s = statistics.median(self._costs)
 
     def camera_interval_s(self, camera_id: str = "", stamp_ns: int | None = None) -> float:
         """Shortest time between two admissions on a camera: ``n * cost / share`` (see the module docs).

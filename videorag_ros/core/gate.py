@@ -228,7 +228,11 @@ class FrameGate:
             return measured
         caps = [r for r in (rate_hz, cfg.max_rate_hz) if r > 0]
         if caps and elapsed_s < 1.0 / min(caps) - 1e-6:
-            return _with(measured, "rate")
+            # Too soon for its reason; still a keyframe if one is due (never admit less than a still scene).
+            ceiling_ok = cfg.max_rate_hz <= 0 or elapsed_s >= 1.0 / cfg.max_rate_hz - 1e-6
+            if not (ceiling_ok and elapsed_s >= cfg.keyframe_interval_s):
+                return _with(measured, "rate")
+            reason = "keyframe"
         if elapsed_s < min_interval_s - 1e-6 or not budget_ok:
             return _with(measured, "budget")
         if cfg.blur_min_variance > 0 and sharpness < cfg.blur_min_variance:

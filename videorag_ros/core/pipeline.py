@@ -100,9 +100,9 @@ class EdgePipeline:
         self.budget = AdmissionBudget([c.id for c in config.cameras], share=config.gate.encoder_share, cost_s=self._warm_up())
 
     def _warm_up(self) -> float:
-        """Run the image tower twice on a blank frame (first calls allocate); returns the second's cost in seconds."""
+        """Run the image tower twice on a mid-grey frame (first calls allocate); returns the second's cost in seconds."""
         spec = self.encoder.manifest.image.preprocess
-        blank = np.zeros((spec.height, spec.width, 3), np.uint8)
+        blank = np.full((spec.height, spec.width, 3), 128, np.uint8)
         cost_ms = 0.0
         for _ in range(2):
             emb = self.encoder.encode_images([blank])
