@@ -327,7 +327,10 @@ def format_table(rows: Sequence[Row]) -> str:
         for r in rows
     ]
     widths = [max(len(str(c)) for c in col) for col in zip(head, *body, strict=True)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+
+    def line(cells: Sequence[object]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     return "\n".join([line(head), line(["-" * w for w in widths]), *(line(b) for b in body)])
 
 

@@ -456,7 +456,10 @@ def format_table(r: dict[str, Any]) -> str:
         row = [label] + ([""] * 7 if scored else []) + [_lat(stats)]
         rows.append(row + [""] * (len(head) - len(row)))
     widths = [max(len(c) for c in col) for col in zip(head, *rows, strict=True)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     return "\n".join([line(head), line(["-" * w for w in widths]), *(line(row) for row in rows)])
 
 
