@@ -72,7 +72,7 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("diagnostics_period_s", 1.0, "Period of /diagnostics.", min=0.05, unit="s"),
     _p("model", "videorag-tiny", "Encoder model: a name under the model path or a model directory."),
     _p("encoder_backend", "auto", "Encoder backend.", choices=("auto", "tensorrt", "cuda", "cpu")),
-    _p("encoder_threads", 0, "onnxruntime threads of the image tower on the CPU; 0 = auto: every usable CPU (affinity, cgroup quota) on 1-2 CPUs, one left for the rest of the node from 3 on, at most 4, spin-waiting off when it takes them all.", min=0, max=64),
+    _p("encoder_threads", 0, "onnxruntime threads of the image tower on the CPU (idle ones sleep, never spin); 0 = auto: one less than the usable CPUs (affinity, cgroup quota), at least 1, at most 4.", min=0, max=64),
     _p("gate.thumbnail_width", 96, "Width of the grey thumbnail on which change and blur are measured.", min=8, max=512, unit="px"),
     _p("gate.motion_pixel_delta", 12, "Least grey-level change (after a global brightness match) that counts a thumbnail pixel as changed; raised automatically above the measured noise.", min=1, max=255),
     _p("gate.motion_threshold", 0.005, "Fraction of the thumbnail that must change against the last admitted frame to admit a frame for motion.", min=0.0, max=1.0),

@@ -2,17 +2,20 @@
 
 The edge node shares the CPUs it may use between the image tower (onnxruntime's intra-op
 threads: the calling worker thread plus ``threads - 1`` pool threads) and everything else on the
-hot path: the executor thread that takes camera messages from DDS (deserialising a 640x480
-frame is about a millisecond), DDS's own threads, and the worker's conversion, gate,
-preprocessing and trigger scoring between forward passes. Measured on a 2-core x86 machine with
-a ViT-B/32-class int8 image tower (README "Measured"), two threads with spin-waiting off give the
-shortest glass-to-action; a pool thread that spins after each parallel section takes the core the
-executor needs to receive the next frame.
+hot path: the executor thread that takes camera messages from DDS (deserialising a 640x480 frame
+is about a millisecond), DDS's own threads, the worker's conversion, gate, preprocessing and
+trigger scoring between forward passes, and whatever else runs on the robot. A parallel forward
+pass is as slow as its slowest thread: when another thread or process takes one of its cores, a
+2-thread pass waits for it. Measured on this project's shared 2-core x86 machine with a
+ViT-B/32-class int8 image tower (README "Measured"): one thread gave a steadier glass-to-action
+than two, and two pool threads that spin-wait between parallel sections (onnxruntime's default)
+doubled the node's CPU and its latency, because the spinning thread holds the core the executor
+needs to receive the next frame.
 
-Auto: every usable CPU up to ``MAX_AUTO_THREADS`` while there are at most two, one CPU left for the
-rest from three on; pool threads never spin when the tower takes every usable CPU. "Usable" is the
-process's CPU affinity, capped by a cgroup CPU quota (containers: ``cpu.max``, or
-``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` on cgroup v1).
+Auto: one CPU is left for the rest of the node (``usable - 1`` threads, at least 1, at most
+``MAX_AUTO_THREADS``), and idle pool threads always sleep. "Usable" is the process's CPU affinity,
+capped by a cgroup CPU quota (containers: ``cpu.max``, or ``cpu.cfs_quota_us`` /
+``cpu.cfs_period_us`` on cgroup v1). A configured count is used as given, pool threads sleeping too.
 """
 
 from __future__ import annotations
@@ -81,9 +84,6 @@ def plan_threads(requested: int, cpus: int | None = None) -> ThreadPlan:
         raise ValueError(msg)
     n = usable_cpus() if cpus is None else max(1, cpus)
     if requested > 0:
-        spin = requested < n
-        return ThreadPlan(requested, spin, f"{requested} thread(s) as configured ({n} usable CPUs{'' if spin else '; spin-wait off'})")
-    threads = min(MAX_AUTO_THREADS, n if n <= 2 else n - 1)
-    spin = threads < n
-    why = f"auto: {threads} of {n} usable CPUs" + ("" if spin else ", spin-wait off (the rest of the node needs the CPUs between passes)")
-    return ThreadPlan(threads, spin, why)
+        return ThreadPlan(requested, False, f"{requested} thread(s) as configured ({n} usable CPUs)")
+    threads = max(1, min(MAX_AUTO_THREADS, n - 1))
+    return ThreadPlan(threads, False, f"auto: {threads} of {n} usable CPUs (one left for DDS, the executor and the worker)")
