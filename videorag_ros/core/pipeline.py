@@ -25,7 +25,7 @@ from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.gate import FrameGate, GateDecision
 from videorag_ros.core.index import Payload, TemporalIndex
 from videorag_ros.core.latency import StageStats
-from videorag_ros.core.triggers import TriggerEngine, TriggerEvent, build_goals
+from videorag_ros.core.triggers import Goals, TriggerEngine, TriggerEvent, build_goals
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,14 @@ class FrameResult:
     scores: dict[str, float] = field(default_factory=dict)
     events: list[TriggerEvent] = field(default_factory=list)
     stage_ms: dict[str, float] = field(default_factory=dict)
+    config_generation: int = 0  # which reconfiguration this frame was decided with (0 = start-up)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reconfiguration:
+    config: EdgeConfig
+    goals: dict[str, Goals]  # triggers whose prompts changed
+    generation: int
 
 
 class EdgePipeline:
@@ -98,6 +106,44 @@ class EdgePipeline:
         self.stats = StageStats()
         self.counters = Counters()
         self.budget = AdmissionBudget([c.id for c in config.cameras], share=config.gate.encoder_share, cost_s=self._warm_up())
+        self.generation = 0  # of the configuration in force
+        self._queued: _Reconfiguration | None = None
+        self._queue_lock = threading.Lock()
+
+    def reconfigure(self, config: EdgeConfig, goals: dict[str, Goals]) -> int:
+        """Queue a new configuration (live parameter changes); the worker puts it in force before its next frame.
+
+        Every frame is decided entirely with the old configuration or entirely with the new one:
+        the swap happens between frames, on the worker thread. Settings that need a restart
+        (cameras, trigger names, model, index) must be equal to those in force.
+
+        Args:
+            config: The whole new, validated configuration.
+            goals: Goal vectors of the triggers whose prompts changed (encoded by the caller, off the frame path).
+
+        Returns:
+            The generation number frames decided with it will carry (``FrameResult.config_generation``).
+        """
+        with self._queue_lock:
+            previous = self._queued
+            generation = (previous.generation if previous else self.generation) + 1
+            if previous is not None:  # not yet in force: keep its re-encoded goals too
+                goals = {**previous.goals, **goals}
+            self._queued = _Reconfiguration(config, goals, generation)
+        return generation
+
+    def _apply_queued(self) -> None:
+        with self._queue_lock:
+            queued, self._queued = self._queued, None
+        if queued is None:
+            return
+        cfg = queued.config
+        self.triggers.reconfigure(cfg.triggers, queued.goals)
+        for gate in self.gates.values():
+            gate.reconfigure(cfg.gate)
+        self.budget.set_share(cfg.gate.encoder_share)
+        self.config = cfg
+        self.generation = queued.generation
 
     def _warm_up(self) -> float:
         """Run the image tower twice on a mid-grey frame (first calls allocate); returns the second's cost in seconds."""
@@ -124,13 +170,14 @@ class EdgePipeline:
         Raises:
             EncoderError: The encoder failed on this frame (counted as ``encoder_errors``).
         """
+        self._apply_queued()
         t0 = time.perf_counter()
         budget = self.budget
         interval_s = budget.camera_interval_s(camera_id, stamp_ns)
         urgent = self.triggers.pending(camera_id)  # a trigger's N-of-M debounce waits for frames
         decision = self.gates[camera_id].decide(rgb, stamp_ns, min_interval_s=interval_s, budget_ok=budget.allows(stamp_ns), urgent=urgent)
         t1 = time.perf_counter()
-        result = FrameResult(camera_id, frame_seq, stamp_ns, decision)
+        result = FrameResult(camera_id, frame_seq, stamp_ns, decision, config_generation=self.generation)
         result.stage_ms["gate"] = (t1 - t0) * 1e3
         if not decision.admitted:
             self.counters.add(camera_id, f"gate_rejected.{decision.reason}")

@@ -118,13 +118,48 @@ class ActionAdapters:
         uses_json = any(JSON in t.actions for t in cfg.triggers)
         self._json = node.create_publisher(String, a.json_topic, qos.EVENTS) if uses_json else None
         self._obstacle = [Point32(x=float(x), y=float(y), z=0.0) for x, y in zip(a.collision_polygon[::2], a.collision_polygon[1::2], strict=True)]
-        node.create_timer(1.0 / cfg.estop_heartbeat_hz, self._beat_estop, callback_group=callback_group)
+        self._estop_timer = node.create_timer(1.0 / cfg.estop_heartbeat_hz, self._beat_estop, callback_group=callback_group)
+        self._timers = [self._estop_timer]
         if self._twist is not None:
-            node.create_timer(1.0 / cfg.cmd_vel_rate_hz, self._beat_twist_mux, callback_group=callback_group)
+            self._timers.append(node.create_timer(1.0 / cfg.cmd_vel_rate_hz, self._beat_twist_mux, callback_group=callback_group))
+        self._adapter_timer = None
         if self._polygon is not None or self._speed is not None or self._json is not None:
-            node.create_timer(1.0 / a.heartbeat_hz, self._beat_adapters, callback_group=callback_group)
+            self._adapter_timer = node.create_timer(1.0 / a.heartbeat_hz, self._beat_adapters, callback_group=callback_group)
+            self._timers.append(self._adapter_timer)
         with self._lock:
             self._publish_all(self._state)
+
+    def pause(self) -> None:
+        """Lifecycle deactivate: publish a stop once (e-stop true, latched; zero Twist and lock; the polygon), then no heartbeats.
+
+        A consumer sees an explicit stop, and one that watches the heartbeat sees it end: both fail safe.
+        """
+        with self._lock:
+            stop = Outputs(estop=True, twist_mux=True, collision=True, speed_limit=self._state.speed_limit, causes=("node inactive",))
+            self._publish_all(stop)
+            for timer in self._timers:
+                timer.cancel()
+
+    def resume(self) -> None:
+        """Lifecycle activate after a deactivate: publish the real state again and restart the heartbeats."""
+        with self._lock:
+            self._publish_all(self._state)
+            for timer in self._timers:
+                timer.reset()
+
+    def close(self) -> None:
+        """Destroy the heartbeat timers and every publisher (lifecycle cleanup)."""
+        for timer in self._timers:
+            self._node.destroy_timer(timer)
+        for pub in (self._estop, self._twist, self._lock_pub, self._polygon, self._speed, self._json):
+            if pub is not None:
+                self._node.destroy_publisher(pub)
+
+    def set_heartbeat_rates(self, estop_hz: float, action_hz: float) -> None:
+        """Change the e-stop and adapter heartbeat rates (live tuning); the next beat follows the new period."""
+        self._estop_timer.timer_period_ns = round(1e9 / estop_hz)
+        if self._adapter_timer is not None:
+            self._adapter_timer.timer_period_ns = round(1e9 / action_hz)
 
     def describe(self) -> str:
         """The enabled outputs, for the start-up log line."""

@@ -12,7 +12,7 @@ from videorag_ros.core.converter import ConverterStats
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.watchdog import CAMERA_SILENT, Fault, describe
 
-STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "overhead_excl_forward", "index_insert", "query_encode", "query_search", "query_total")
+STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "overhead_excl_forward", "index_insert", "query_encode", "query_search", "query_total", "param_set_to_decision")
 
 
 def _kv(key: str, value: object) -> KeyValue:
@@ -31,6 +31,7 @@ def build_diagnostics(
     config: EdgeConfig,
     *,
     outputs: Outputs,
+    extra: Mapping[str, object] | None = None,
 ) -> DiagnosticArray:
     """One status for the pipeline (stage p50/p95/p99, budget, watchdogs, outputs) and one per camera.
 
@@ -45,6 +46,7 @@ def build_diagnostics(
         faults: The active watchdog faults.
         config: The node configuration.
         outputs: What the action adapters are publishing.
+        extra: More values for the pipeline status (live parameter changes, debug image).
     """
     counters = pipeline.counters.snapshot()
     summary = pipeline.stats.summary(STAGES)
@@ -92,6 +94,7 @@ def build_diagnostics(
         _kv("query.rejected", counters.get(("query", "rejected"), 0)),
         _kv("query.internal_errors", counters.get(("query", "internal_errors"), 0)),
     ]
+    values += [_kv(k, v) for k, v in (extra or {}).items()]
     p99 = summary.get("glass_to_decision", {}).get("p99", 0.0)
     level, message = DiagnosticStatus.OK, "ok"
     node_faults = [f for f in faults if f.kind != CAMERA_SILENT]

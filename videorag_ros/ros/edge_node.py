@@ -12,6 +12,17 @@ Fail-safe: watchdogs (core/watchdog.py) watch each camera's silence, the encoder
 deadline checked while a frame runs) and the worker thread (death, stalls); a fault with policy
 ``stop`` engages the e-stop until it clears. The heartbeats keep flowing, so a consumer's own
 timeout notices if the node itself dies.
+
+Two node classes share this code: ``EdgeNode`` (configures and activates itself in its
+constructor, what ``ros2 run videorag edge_node`` starts) and ``ManagedEdgeNode`` (an
+rclpy lifecycle node, ``edge_node --managed``: configure loads the model and encodes the
+prompts, activate subscribes and starts publishing, deactivate publishes a stop and ends the
+heartbeats, cleanup releases the model and memory).
+
+Clocks: latencies are measured in one clock domain. Under ``use_sim_time`` the frame stamps
+are simulated time, so the time from the glass to our callback is taken on the node's ROS
+clock (``/clock``) and the time spent in the node on the monotonic wall clock, and their sum
+is what ``latency_budget_ms`` is compared with.
 """
 
 from __future__ import annotations
@@ -30,14 +41,17 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.exceptions import InvalidTopicNameException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
+from rclpy.timer import Timer
 from sensor_msgs.msg import CompressedImage, Image
 
 from videorag.msg import SemanticTrigger
-from videorag_ros.core.actions import ESTOP, LOG, ActionRouter
+from videorag_ros.core.actions import ESTOP, LOG, ActionRouter, Outputs
 from videorag_ros.core.config import NODE_NAME, CameraConfig, EdgeConfig, build_edge_config
 from videorag_ros.core.converter import FrameConverter
 from videorag_ros.core.errors import ConfigError, FrameError, VideoragError
+from videorag_ros.core.live_params import LiveUpdate
 from videorag_ros.core.mailbox import LatestWinsMailbox
 from videorag_ros.core.pipeline import EdgePipeline, FrameResult
 from videorag_ros.core.preflight import prepare_pipeline, topic_parameters
@@ -50,7 +64,9 @@ from videorag_ros.core.watchdog import CAMERA_SILENT, Watchdog, describe
 from videorag_ros.ros import qos
 from videorag_ros.ros.actions import ActionAdapters
 from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, trigger_event_to_msg
+from videorag_ros.ros.debug_image import DebugImagePublisher
 from videorag_ros.ros.diagnostics import build_diagnostics
+from videorag_ros.ros.live_tuning import LiveTuning
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
 from videorag_ros.ros.query_server import QueryServer
@@ -62,30 +78,50 @@ class _Converted:
 
     msg: Any
     rgb: Any
-    rx_ns: int
+    rx_ns: int  # wall clock at our callback
+    rx_clock_ns: int  # the node's ROS clock at our callback (= rx_ns unless use_sim_time)
     seq: int
     convert_ms: float
 
+    def since_glass_ms(self, stamp_ns: int) -> float:
+        """Glass to now: stamp to our callback on the stamps' clock, callback to now on the wall clock."""
+        return ((self.rx_clock_ns - stamp_ns) + (time.time_ns() - self.rx_ns)) * 1e-6
 
-class EdgeNode(Node):
-    """Semantic reflexes for one robot's cameras. See README 'Node interface'."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        """Declare and validate parameters, load the encoder, wire topics and start the worker.
+class _EdgeRuntime(Node):
+    """What both edge node classes do, in four steps: set up, start, stop, tear down."""
+
+    def _init_fields(self) -> None:
+        """What the other steps and destroy_node look at, set before anything can fail (a constructor that fails half-way is still destroyed cleanly)."""
+        self._running = False
+        self._started = False  # the worker thread runs
+        self._set_up = False
+        self._converters: dict[str, FrameConverter[tuple[Any, int, int, int]]] = {}
+        self._save_thread: threading.Thread | None = None
+        self._queries: QueryServer | None = None
+        self._tuning: LiveTuning | None = None
+        self._debug: DebugImagePublisher | None = None
+        self._active_handles: list[Any] = []  # subscriptions and timers of the active state
+        self.actions: ActionAdapters | None = None
+        self._diag_timer: Timer | None = None
+        self._sim_time = False
+
+    def _init_runtime(self) -> None:
+        """Forward the core's log lines to this node's logger and declare the parameters."""
+        forward_core_logs(self.get_logger())
+        self._param_values = declare_edge_parameters(self)
+
+    # --- set up (configure) ---------------------------------------------------------------------
+    def _setup(self) -> None:
+        """Validate parameters, load the encoder, encode the prompts, reload the memory; create the publishers.
 
         Raises:
             VideoragError: Bad parameters, missing model, unreadable trigger images.
         """
-        # What destroy_node needs, set first: a constructor that fails half-way is still destroyed cleanly.
-        self._running = False
-        self._started = False  # the worker thread runs
-        self._converters: dict[str, FrameConverter[tuple[Any, int, int]]] = {}
-        self._save_thread: threading.Thread | None = None
-        self._queries: QueryServer | None = None
-        super().__init__(NODE_NAME, **kwargs)
-        forward_core_logs(self.get_logger())
-        self.config: EdgeConfig = build_edge_config(declare_edge_parameters(self), strict=False)
+        values = {name: self.get_parameter(name).value for name in self._param_values}
+        self.config: EdgeConfig = build_edge_config(values, strict=False)
         cfg = self.config
+        self._sim_time = bool(self.get_parameter("use_sim_time").value)
         self._resolve_topics()
         self.pipeline: EdgePipeline
         self.pipeline, warnings = prepare_pipeline(cfg)  # the same checks as `videorag edge --check`
@@ -94,34 +130,20 @@ class EdgeNode(Node):
             self.get_logger().warning(warning)
         self.get_logger().info(
             f"encoder {encoder.describe()}; cameras {[c.id for c in cfg.cameras]}; triggers {[t.name for t in cfg.triggers]}"
+            + ("; clock: sim time (/clock)" if self._sim_time else "")
         )
         self._saved_inserts = 0
         if cfg.index_snapshot_path and cfg.index_load_on_start:
             self._load_snapshot(cfg.index_snapshot_path)
-        self._mailbox: LatestWinsMailbox[_Converted] = LatestWinsMailbox()  # converted frames, for the worker
-        self._seq = {c.id: 0 for c in cfg.cameras}
-
-        # _running stays False until the worker starts: the watchdog timer judges nothing before.
-        safety = MutuallyExclusiveCallbackGroup()  # their own group, should the node run in a multi-threaded executor
-        self.watchdog = Watchdog(cfg.watchdog, cfg.cameras, now_ns=time.monotonic_ns())
         self._watchdog_lock = threading.Lock()
-        self._worker_error: str | None = None
-        router = ActionRouter(cfg.triggers, twist_mux=cfg.cmd_vel_rate_hz > 0, collision=bool(cfg.adapters.collision_topic))
-        self.actions = ActionAdapters(self, cfg, router, callback_group=safety)
-        self.get_logger().info(f"outputs: {self.actions.describe()}")
+        self._router = ActionRouter(cfg.triggers, twist_mux=cfg.cmd_vel_rate_hz > 0, collision=bool(cfg.adapters.collision_topic))
         self._trigger_pub = self.create_publisher(SemanticTrigger, "~/triggers", qos.EVENTS)
         self._diag_pub = self.create_publisher(_diag_type(), "/diagnostics", 10)
-        for cam in cfg.cameras:
-            self._subscribe(cam)
-        self.create_timer(cfg.watchdog.period_s, self._check_watchdogs, callback_group=safety)
-        self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
         self._queries = QueryServer(self, self._on_query)
-        if cfg.index_snapshot_path and cfg.index_snapshot_period_s > 0:
-            self.create_timer(cfg.index_snapshot_period_s, self._save_snapshot_in_background)
-        self._running = True
-        self._worker = threading.Thread(target=self._run_worker, name="videorag-worker", daemon=True)
-        self._worker.start()
-        self._started = True
+        self._tuning = LiveTuning(self, values, self.pipeline, self._tuned)
+        if cfg.debug_image_enabled:
+            self._debug = DebugImagePublisher(self, cfg.debug_image_rate_hz)
+        self._set_up = True
 
     def _resolve_topics(self) -> None:
         """Expand every topic name in this node's namespace; an invalid one is a ConfigError naming its parameter."""
@@ -133,37 +155,117 @@ class EdgeNode(Node):
                 msg = f"parameter '{param}' = '{printable(topic, max_chars=80)}' is not a valid topic name in namespace '{self.get_namespace()}': {first}"
                 raise ConfigError(msg) from err
 
+    def _tuned(self, update: LiveUpdate) -> None:
+        """Executor thread, after a live parameter change is queued: the node-side settings."""
+        cfg = update.config
+        self.config = cfg
+        if self.actions is not None:
+            self.actions.set_heartbeat_rates(cfg.estop_heartbeat_hz, cfg.adapters.heartbeat_hz)
+        if self._diag_timer is not None:
+            self._diag_timer.timer_period_ns = round(cfg.diagnostics_period_s * 1e9)
+        if self._debug is not None:
+            self._debug.set_rate(cfg.debug_image_rate_hz)
+
+    # --- start (activate) ----------------------------------------------------------------------
+    def _start(self) -> None:
+        """Publish the outputs' state, subscribe to the cameras, start the timers and the worker."""
+        cfg = self.config
+        self._mailbox: LatestWinsMailbox[_Converted] = LatestWinsMailbox()  # converted frames, for the worker
+        self._seq = {c.id: 0 for c in cfg.cameras}
+        # _running stays False until the worker starts: the watchdog timer judges nothing before.
+        safety = MutuallyExclusiveCallbackGroup()  # their own group, should the node run in a multi-threaded executor
+        self.watchdog = Watchdog(cfg.watchdog, cfg.cameras, now_ns=time.monotonic_ns())
+        self._worker_error: str | None = None
+        if self.actions is None:
+            self.actions = ActionAdapters(self, cfg, self._router, callback_group=safety)
+            self.get_logger().info(f"outputs: {self.actions.describe()}")
+        else:
+            self.actions.resume()
+        for cam in cfg.cameras:
+            self._subscribe(cam)
+        self._active_handles.append(self.create_timer(cfg.watchdog.period_s, self._check_watchdogs, callback_group=safety))
+        self._diag_timer = self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
+        self._active_handles.append(self._diag_timer)
+        if cfg.index_snapshot_path and cfg.index_snapshot_period_s > 0:
+            self._active_handles.append(self.create_timer(cfg.index_snapshot_period_s, self._save_snapshot_in_background))
+        self._running = True
+        self._worker = threading.Thread(target=self._run_worker, name="videorag-worker", daemon=True)
+        self._worker.start()
+        self._started = True
+
+    # --- stop (deactivate) -----------------------------------------------------------------------
+    def _stop(self) -> None:
+        """Stop the worker and the converters; unsubscribe; cancel the active timers."""
+        self._running = False
+        for converter in self._converters.values():
+            converter.close()
+        self._converters = {}
+        if self._started:
+            self._mailbox.close()
+            self._worker.join(timeout=2.0)
+            self._started = False
+        for handle in self._active_handles:
+            if isinstance(handle, Timer):
+                self.destroy_timer(handle)
+            else:
+                self.destroy_subscription(handle)
+        self._active_handles = []
+        self._diag_timer = None
+
+    # --- tear down (cleanup) -------------------------------------------------------------------
+    def _teardown(self) -> None:
+        """Save the memory, release the model, the query service, the publishers."""
+        if self._save_thread is not None:
+            self._save_thread.join(timeout=30.0)
+        pipeline: EdgePipeline | None = getattr(self, "pipeline", None)
+        if pipeline is not None:
+            if self._set_up and self.config.index_snapshot_path:
+                self._save_snapshot()
+            pipeline.index.close()
+        if self._queries is not None:
+            self._queries.close()
+            self._queries = None
+        if self._tuning is not None:
+            self._tuning.close()
+            self._tuning = None
+        if self._debug is not None:
+            self._debug.close()
+            self._debug = None
+        self._set_up = False
+
     # --- input ---------------------------------------------------------------------------
     def _subscribe(self, cam: CameraConfig) -> None:
         msg_type = CompressedImage if cam.transport == "compressed" else Image
         limits = self.config.limits
 
-        def convert(item: tuple[Any, int, int]) -> Any:
+        def convert(item: tuple[Any, int, int, int]) -> Any:
             msg = item[0]
             return compressed_to_rgb_msg(msg, limits) if isinstance(msg, CompressedImage) else image_to_rgb(msg, limits)
 
         converter = FrameConverter(cam.id, convert, self._converted, self._rejected, cpu_share=cam.decode_cpu_share)
         self._converters[cam.id] = converter
+        clock, sim = self.get_clock(), self._sim_time
 
         def on_frame(msg: Any, cam_id: str = cam.id) -> None:
             rx = time.time_ns()
+            rx_clock = clock.now().nanoseconds if sim else rx
             self.watchdog.frame_received(cam_id, time.monotonic_ns())
             self._seq[cam_id] += 1
             self.pipeline.counters.add(cam_id, "received")
-            converter.put((msg, rx, self._seq[cam_id]))
+            converter.put((msg, rx, rx_clock, self._seq[cam_id]))
 
-        self.create_subscription(msg_type, cam.topic, on_frame, qos.CAMERA_SUBSCRIPTION)
+        self._active_handles.append(self.create_subscription(msg_type, cam.topic, on_frame, qos.CAMERA_SUBSCRIPTION))
         self.get_logger().info(f"camera '{cam.id}': {msg_type.__name__} on {self.resolve_topic_name(cam.topic)}")
 
-    def _converted(self, cam_id: str, item: tuple[Any, int, int], rgb: Any, convert_ms: float) -> None:
+    def _converted(self, cam_id: str, item: tuple[Any, int, int, int], rgb: Any, convert_ms: float) -> None:
         """A camera's converter thread: hand the finished frame to the worker."""
-        msg, rx_ns, seq = item
-        self._mailbox.put(cam_id, _Converted(msg, rgb, rx_ns, seq, convert_ms))
+        msg, rx_ns, rx_clock_ns, seq = item
+        self._mailbox.put(cam_id, _Converted(msg, rgb, rx_ns, rx_clock_ns, seq, convert_ms))
 
-    def _rejected(self, cam_id: str, item: tuple[Any, int, int], err: FrameError) -> None:
+    def _rejected(self, cam_id: str, item: tuple[Any, int, int, int], err: FrameError) -> None:
         """A camera's converter thread: a message that is not a usable frame is counted and logged."""
         self.pipeline.counters.add(cam_id, "rejected_input")
-        self.get_logger().warning(f"camera '{cam_id}': frame {item[2]} rejected: {err}", throttle_duration_sec=2.0)
+        self.get_logger().warning(f"camera '{cam_id}': frame {item[3]} rejected: {err}", throttle_duration_sec=2.0)
 
     def _run_worker(self) -> None:
         """The worker thread: if it ever ends by an exception, record why and engage the watchdog at once."""
@@ -192,12 +294,12 @@ class EdgeNode(Node):
 
     def _handle(self, cam_id: str, frame: _Converted) -> None:
         stats = self.pipeline.stats
-        msg, rgb, rx_ns, seq = frame.msg, frame.rgb, frame.rx_ns, frame.seq
+        msg, rgb, seq = frame.msg, frame.rgb, frame.seq
         stamp_ns = stamp_to_ns(msg.header.stamp)
         t_take = time.time_ns()
-        stats.record("receive", (rx_ns - stamp_ns) * 1e-6)
+        stats.record("receive", (frame.rx_clock_ns - stamp_ns) * 1e-6)
         stats.record("convert", frame.convert_ms)
-        stats.record("queue", (t_take - rx_ns) * 1e-6 - frame.convert_ms)  # waiting, in the converter's slot and the mailbox
+        stats.record("queue", (t_take - frame.rx_ns) * 1e-6 - frame.convert_ms)  # waiting, in the converter's slot and the mailbox
         self.watchdog.inference_started(cam_id, seq, time.monotonic_ns())
         try:
             result = self.pipeline.process(cam_id, rgb, stamp_ns, seq)
@@ -207,15 +309,22 @@ class EdgeNode(Node):
             raise
         self.watchdog.inference_finished(time.monotonic_ns(), encoded=result.vector is not None)
         if result.vector is not None:
-            self._publish_decision(result, msg.header.frame_id)
-            now = time.time_ns()
-            stats.record("glass_to_decision", (now - stamp_ns) * 1e-6)
-            if (now - stamp_ns) * 1e-6 > self.config.latency_budget_ms:
+            self._publish_decision(result, msg.header.frame_id, frame)
+            g2d = frame.since_glass_ms(stamp_ns)
+            stats.record("glass_to_decision", g2d)
+            if g2d > self.config.latency_budget_ms:
                 self.pipeline.counters.add(cam_id, "over_budget")
             # From our callback to the published decision, minus the encoder's forward pass:
             # what this package adds around the model (DDS transport is the 'receive' stage).
-            stats.record("overhead_excl_forward", (now - rx_ns) * 1e-6 - result.stage_ms["embed"])
+            stats.record("overhead_excl_forward", (time.time_ns() - frame.rx_ns) * 1e-6 - result.stage_ms["embed"])
+        if self._tuning is not None:
+            since_set = self._tuning.frame_decided(result.config_generation)
+            if since_set is not None:
+                stats.record("param_set_to_decision", since_set)
+                self.get_logger().info(f"parameters of generation {result.config_generation} in force from camera '{cam_id}' frame {seq}, {since_set:.1f} ms after the set request")
         self._check_watchdogs()  # a late frame raises, a good one may clear: after the decision is out
+        if self._debug is not None:
+            self._debug.offer(result, rgb, self.pipeline.triggers, msg.header.frame_id, msg.header.stamp)
         self.pipeline.remember(result, rgb)
 
     # --- queries (service thread, off the trigger path) --------------------------------------
@@ -293,11 +402,13 @@ class EdgeNode(Node):
         self._save_thread.start()
 
     # --- output --------------------------------------------------------------------------
-    def _publish_decision(self, result: FrameResult, frame_id: str) -> None:
+    def _publish_decision(self, result: FrameResult, frame_id: str, frame: _Converted) -> None:
         t0 = time.perf_counter()
-        before, after = self.actions.on_events(result.events) if result.events else (self.actions.state, self.actions.state)
+        actions = self.actions
+        assert actions is not None  # created before the worker starts
+        before, after = actions.on_events(result.events) if result.events else (actions.state, actions.state)
         for ev in result.events:
-            latency_ms = (time.time_ns() - ev.stamp_ns) * 1e-6
+            latency_ms = frame.since_glass_ms(ev.stamp_ns)
             self._trigger_pub.publish(trigger_event_to_msg(ev, frame_id=frame_id, latency_ms=latency_ms))
             self.pipeline.stats.record("glass_to_action", latency_ms)
         if result.events:
@@ -319,12 +430,15 @@ class EdgeNode(Node):
         """Evaluate the watchdogs (timer, and the worker after each frame); apply and log what changed."""
         if not self._running:
             return
+        actions = self.actions
+        if actions is None:
+            return
         with self._watchdog_lock:
             alive = self._worker.is_alive() if worker_alive is None else worker_alive
             transitions = self.watchdog.evaluate(time.monotonic_ns(), worker_alive=alive, worker_error=self._worker_error)
             if not transitions:
                 return
-            before, after = self.actions.on_watchdog(self.watchdog.stop_reasons())
+            before, after = actions.on_watchdog(self.watchdog.stop_reasons())
         log = self.get_logger()
         for tr in transitions:  # each fault is logged once when raised and once when cleared
             f = tr.fault
@@ -345,28 +459,109 @@ class EdgeNode(Node):
 
     def _publish_diagnostics(self) -> None:
         conversions = {cam: c.stats() for cam, c in self._converters.items()}
-        msg = build_diagnostics(self.pipeline, self._mailbox.dropped, conversions, self.watchdog.active(), self.config, outputs=self.actions.state)
+        extra: dict[str, object] = {"clock": "sim time" if self._sim_time else "system"}
+        for part in (self._tuning, self._debug):
+            if part is not None:
+                extra.update(part.diagnostics())
+        state = self.actions.state if self.actions is not None else Outputs()
+        msg = build_diagnostics(self.pipeline, self._mailbox.dropped, conversions, self.watchdog.active(), self.config, outputs=state, extra=extra)
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
 
     def destroy_node(self) -> None:
-        """Stop the worker, then destroy the node (also after a constructor that failed half-way)."""
-        self._running = False
-        for converter in self._converters.values():
-            converter.close()
-        if self._started:
-            self._mailbox.close()
-            self._worker.join(timeout=2.0)
-        if self._save_thread is not None:
-            self._save_thread.join(timeout=30.0)
-        pipeline: EdgePipeline | None = getattr(self, "pipeline", None)
-        if pipeline is not None:
-            if self._started and self.config.index_snapshot_path:
-                self._save_snapshot()
-            pipeline.index.close()
-        if self._queries is not None:
-            self._queries.close()
+        """Stop the worker, save and release everything, then destroy the node (also after a constructor that failed half-way)."""
+        self._stop()
+        self._teardown()
         super().destroy_node()
+
+
+class EdgeNode(_EdgeRuntime):
+    """Semantic reflexes for one robot's cameras, running from construction. See README 'Node interface'."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Declare and validate parameters, load the encoder, wire topics and start the worker.
+
+        Raises:
+            VideoragError: Bad parameters, missing model, unreadable trigger images.
+        """
+        self._init_fields()  # destroy_node works whatever fails below
+        super().__init__(NODE_NAME, **kwargs)
+        self._init_runtime()
+        self._setup()
+        self._start()
+
+
+class ManagedEdgeNode(_EdgeRuntime, LifecycleNode):
+    """The edge node as a managed (lifecycle) node: ``edge_node --managed``; see README 'Lifecycle'.
+
+    unconfigured -> configure (model loaded, prompts encoded, memory reloaded, query service up)
+    -> inactive -> activate (outputs published, cameras subscribed, worker running) -> active.
+    Deactivate publishes a stop (e-stop true, latched; zero Twist and lock; the polygon) once and
+    ends the heartbeats, so a consumer fails safe whether it reads the value or watches the beat.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Declare the parameters (settable while unconfigured); nothing is loaded before configure."""
+        self._init_fields()
+        super().__init__(NODE_NAME, **kwargs)
+        self._init_runtime()
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load the model, encode the prompts, reload the memory."""
+        try:
+            self._setup()
+        except VideoragError as err:
+            self.get_logger().error(f"configure failed: {printable(err)}")
+            self._teardown()
+            return TransitionCallbackReturn.FAILURE
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Publish the outputs, subscribe, start the worker."""
+        self._start()
+        self.get_logger().info("active: subscribed, publishing")
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop the worker, unsubscribe, publish a stop and end the heartbeats."""
+        self._stop()
+        if self.actions is not None:
+            self.actions.pause()
+        self.get_logger().warning("inactive: e-stop published (latched), heartbeats stopped")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Save the memory and release the model, the service and the outputs."""
+        self._teardown_outputs()
+        self._teardown()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """From any state: stop (publishing a stop if it was active) and release everything."""
+        was_active = self._started
+        self._stop()
+        if was_active and self.actions is not None:
+            self.actions.pause()
+        self._teardown()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """An exception in a transition: publish a stop, release, and go back to unconfigured."""
+        self._stop()
+        if self.actions is not None:
+            self.actions.pause()
+        self._teardown_outputs()
+        self._teardown()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _teardown_outputs(self) -> None:
+        if self.actions is not None:
+            self.actions.close()
+            self.actions = None
+        for pub in ("_trigger_pub", "_diag_pub"):
+            if getattr(self, pub, None) is not None:
+                self.destroy_publisher(getattr(self, pub))
+                setattr(self, pub, None)
 
 
 def _describe_error(err: BaseException) -> str:
@@ -398,20 +593,22 @@ def _check_params_files(args: list[str]) -> None:
 
 
 def main(args: list[str] | None = None) -> int:
-    """``ros2 run videorag edge_node``: spin the edge node until shutdown."""
+    """``ros2 run videorag edge_node [--managed]``: spin the edge node (or its lifecycle variant) until shutdown."""
     logging.basicConfig(level=logging.INFO)
     log = logging.getLogger("videorag")
     argv = list(sys.argv if args is None else args)
+    managed = "--managed" in argv
+    argv = [a for a in argv if a != "--managed"]
     try:
         _check_params_files(argv)
         rclpy.init(args=argv)
     except (VideoragError, _rclpy.RCLError) as err:
         log.fatal("cannot start: %s", printable(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__))
         return 1
-    node = None
+    node: _EdgeRuntime | None = None
     executor = SingleThreadedExecutor()  # queries spin on their own thread (ros/query_server.py)
     try:
-        node = EdgeNode()
+        node = ManagedEdgeNode() if managed else EdgeNode()
         executor.add_node(node)
         executor.spin()
     except VideoragError as err:
