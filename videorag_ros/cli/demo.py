@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from videorag_ros.core.triggers import HOLD
 from videorag_ros.scenarios.catalogue import CATALOGUE
 
 DEMO_NS = "/videorag_demo"
@@ -109,7 +110,7 @@ def _follow(graph: Any, camera: Any, truth: list[tuple[int, str]], seconds: floa
                 last_class = cls
         seen_truth = len(truth)
         for t in log.triggers[seen_trig:]:
-            if t.state != "HOLD":
+            if t.state != HOLD:
                 print(f"{t.stamp_ns / 1e9 - t0:7.2f}  trigger {t.state:<5} {t.trigger} on {t.camera_id}  score {t.score:.3f}  glass-to-action {t.wire_latency_ms:.1f} ms")
         seen_trig = len(log.triggers)
         for ts, engaged in log.estop[seen_stop:]:

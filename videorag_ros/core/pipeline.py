@@ -19,13 +19,15 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from videorag_ros.core import stages
 from videorag_ros.core.admission import AdmissionBudget
-from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.config import EdgeConfig, TriggerConfig
 from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.gate import FrameGate, GateDecision
-from videorag_ros.core.index import Payload, TemporalIndex
+from videorag_ros.core.index import IndexStats, Payload, TemporalIndex
 from videorag_ros.core.latency import StageStats
-from videorag_ros.core.triggers import Goals, TriggerEngine, TriggerEvent, build_goals
+from videorag_ros.core.query import MomentQuery, QueryAnswer, answer_query
+from videorag_ros.core.triggers import HOLD, Goals, TriggerEngine, TriggerEvent, build_goals
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +180,7 @@ class EdgePipeline:
         decision = self.gates[camera_id].decide(rgb, stamp_ns, min_interval_s=interval_s, budget_ok=budget.allows(stamp_ns), urgent=urgent)
         t1 = time.perf_counter()
         result = FrameResult(camera_id, frame_seq, stamp_ns, decision, config_generation=self.generation)
-        result.stage_ms["gate"] = (t1 - t0) * 1e3
+        result.stage_ms[stages.GATE] = (t1 - t0) * 1e3
         if not decision.admitted:
             self.counters.add(camera_id, f"gate_rejected.{decision.reason}")
             self._record(result)
@@ -196,9 +198,9 @@ class EdgePipeline:
         result.vector = emb.vectors[0]
         result.scores, result.events = self.triggers.evaluate(camera_id, result.vector, stamp_ns, frame_seq)
         t3 = time.perf_counter()
-        result.stage_ms.update(preprocess=emb.preprocess_ms, embed=emb.forward_ms, trigger=(t3 - t2) * 1e3)
+        result.stage_ms.update({stages.PREPROCESS: emb.preprocess_ms, stages.EMBED: emb.forward_ms, stages.TRIGGER: (t3 - t2) * 1e3})
         for ev in result.events:
-            if ev.state != "HOLD":
+            if ev.state != HOLD:
                 self.counters.add(camera_id, f"trigger.{ev.trigger}.{ev.state.lower()}")
         self._record(result)
         return result
@@ -220,7 +222,65 @@ class EdgePipeline:
         t0 = time.perf_counter()
         thumb = thumbnail_jpeg(rgb) if rgb is not None and self.config.index_thumbnail_budget_bytes > 0 else None
         self.index.add(result.vector, Payload(result.camera_id, result.stamp_ns, result.frame_seq, result.decision.reason, thumb))
-        self.stats.record("index_insert", (time.perf_counter() - t0) * 1e3)
+        self.stats.record(stages.INDEX_INSERT, (time.perf_counter() - t0) * 1e3)
+
+    # --- what the node asks of the pipeline ----------------------------------------------------
+    def count(self, scope: str, name: str, n: int = 1) -> None:
+        """Add to a counter of a camera (or of ``index``, ``query``, ``watchdog``)."""
+        self.counters.add(scope, name, n)
+
+    def record(self, stage: str, ms: float) -> None:
+        """Record one timing of a stage (``core/stages.py``)."""
+        self.stats.record(stage, ms)
+
+    def stage_summary(self, names: tuple[str, ...] = stages.NODE_STAGES) -> dict[str, dict[str, float]]:
+        """p50 / p95 / p99 / n of each stage recorded so far."""
+        return self.stats.summary(names)
+
+    def goals_for(self, trigger: TriggerConfig) -> Goals:
+        """Encode a trigger's prompts and reference images with this pipeline's encoder.
+
+        Raises:
+            TriggerError: A prompt or reference image that cannot be encoded.
+        """
+        return build_goals(trigger, self.encoder)
+
+    def answer(self, query: MomentQuery) -> QueryAnswer:
+        """Answer a query over the memory (service thread; never the frame worker's)."""
+        return answer_query(self.index, self.encoder, query, known_cameras=self.known_cameras())
+
+    def known_cameras(self) -> set[str]:
+        """Configured cameras plus those a reloaded snapshot remembers."""
+        return {c.id for c in self.config.cameras} | set(self.index.camera_ids())
+
+    def load_memory(self, path: str) -> int:
+        """Reload the memory from a snapshot; returns the frames loaded.
+
+        Raises:
+            TemporalIndexError: A missing, corrupt or oversized snapshot (the memory is left empty).
+        """
+        return self.index.load(path, max_bytes=self.index.max_snapshot_bytes())
+
+    def save_memory(self, path: str) -> int:
+        """Write the memory's snapshot atomically; returns its size in bytes.
+
+        Raises:
+            TemporalIndexError: The snapshot could not be written.
+        """
+        return self.index.save(path)
+
+    @property
+    def memory_inserts(self) -> int:
+        """Frames inserted into the memory since start (a save is due when this moved)."""
+        return self.index.inserts
+
+    def memory_stats(self) -> IndexStats:
+        """The memory's size, recall and maintenance figures, for /diagnostics."""
+        return self.index.stats()
+
+    def close(self) -> None:
+        """Release the memory's background work."""
+        self.index.close()
 
 
 THUMBNAIL_WIDTH = 160

@@ -47,6 +47,7 @@ from rclpy.timer import Timer
 from sensor_msgs.msg import CompressedImage, Image
 
 from videorag.msg import SemanticTrigger
+from videorag_ros.core import stages
 from videorag_ros.core.actions import ESTOP, LOG, ActionRouter, Outputs
 from videorag_ros.core.config import NODE_NAME, CameraConfig, EdgeConfig, build_edge_config
 from videorag_ros.core.converter import FrameConverter
@@ -56,14 +57,14 @@ from videorag_ros.core.mailbox import LatestWinsMailbox
 from videorag_ros.core.pipeline import EdgePipeline, FrameResult
 from videorag_ros.core.preflight import prepare_pipeline, topic_parameters
 from videorag_ros.core.printable import printable
-from videorag_ros.core.query import DEFAULT_K, MomentQuery, answer_query
 from videorag_ros.core.safe_files import read_regular_file
 from videorag_ros.core.safe_yaml import load_yaml
 from videorag_ros.core.stamps import stamp_to_ns
+from videorag_ros.core.triggers import HOLD
 from videorag_ros.core.watchdog import CAMERA_SILENT, Watchdog, describe
 from videorag_ros.ros import qos
 from videorag_ros.ros.actions import ActionAdapters
-from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, trigger_event_to_msg
+from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, request_to_query, trigger_event_to_msg
 from videorag_ros.ros.debug_image import DebugImagePublisher
 from videorag_ros.ros.diagnostics import build_diagnostics
 from videorag_ros.ros.live_tuning import LiveTuning
@@ -221,7 +222,7 @@ class _EdgeRuntime(Node):
         if pipeline is not None:
             if self._set_up and self.config.index_snapshot_path:
                 self._save_snapshot()
-            pipeline.index.close()
+            pipeline.close()
         if self._queries is not None:
             self._queries.close()
             self._queries = None
@@ -251,7 +252,7 @@ class _EdgeRuntime(Node):
             rx_clock = clock.now().nanoseconds if sim else rx
             self.watchdog.frame_received(cam_id, time.monotonic_ns())
             self._seq[cam_id] += 1
-            self.pipeline.counters.add(cam_id, "received")
+            self.pipeline.count(cam_id, "received")
             converter.put((msg, rx, rx_clock, self._seq[cam_id]))
 
         self._active_handles.append(self.create_subscription(msg_type, cam.topic, on_frame, qos.CAMERA_SUBSCRIPTION))
@@ -264,7 +265,7 @@ class _EdgeRuntime(Node):
 
     def _rejected(self, cam_id: str, item: tuple[Any, int, int, int], err: FrameError) -> None:
         """A camera's converter thread: a message that is not a usable frame is counted and logged."""
-        self.pipeline.counters.add(cam_id, "rejected_input")
+        self.pipeline.count(cam_id, "rejected_input")
         self.get_logger().warning(f"camera '{cam_id}': frame {item[3]} rejected: {err}", throttle_duration_sec=2.0)
 
     def _run_worker(self) -> None:
@@ -289,20 +290,20 @@ class _EdgeRuntime(Node):
             except VideoragError as err:
                 self.get_logger().error(f"camera '{cam_id}': frame {seq} failed: {err}", throttle_duration_sec=2.0)
             except Exception as err:  # the worker must survive anything a frame can cause
-                self.pipeline.counters.add(cam_id, "internal_errors")
+                self.pipeline.count(cam_id, "internal_errors")
                 self.get_logger().error(f"camera '{cam_id}': frame {seq}: unexpected {type(err).__name__}: {err}", throttle_duration_sec=2.0)
 
     def _handle(self, cam_id: str, frame: _Converted) -> None:
-        stats = self.pipeline.stats
+        pipeline = self.pipeline
         msg, rgb, seq = frame.msg, frame.rgb, frame.seq
         stamp_ns = stamp_to_ns(msg.header.stamp)
         t_take = time.time_ns()
-        stats.record("receive", (frame.rx_clock_ns - stamp_ns) * 1e-6)
-        stats.record("convert", frame.convert_ms)
-        stats.record("queue", (t_take - frame.rx_ns) * 1e-6 - frame.convert_ms)  # waiting, in the converter's slot and the mailbox
+        pipeline.record(stages.RECEIVE, (frame.rx_clock_ns - stamp_ns) * 1e-6)
+        pipeline.record(stages.CONVERT, frame.convert_ms)
+        pipeline.record(stages.QUEUE, (t_take - frame.rx_ns) * 1e-6 - frame.convert_ms)  # waiting, in the converter's slot and the mailbox
         self.watchdog.inference_started(cam_id, seq, time.monotonic_ns())
         try:
-            result = self.pipeline.process(cam_id, rgb, stamp_ns, seq)
+            result = pipeline.process(cam_id, rgb, stamp_ns, seq)
         except Exception as err:
             self.watchdog.inference_finished(time.monotonic_ns(), error=_describe_error(err))
             self._check_watchdogs()
@@ -311,58 +312,47 @@ class _EdgeRuntime(Node):
         if result.vector is not None:
             self._publish_decision(result, msg.header.frame_id, frame)
             g2d = frame.since_glass_ms(stamp_ns)
-            stats.record("glass_to_decision", g2d)
+            pipeline.record(stages.GLASS_TO_DECISION, g2d)
             if g2d > self.config.latency_budget_ms:
-                self.pipeline.counters.add(cam_id, "over_budget")
+                pipeline.count(cam_id, "over_budget")
             # From our callback to the published decision, minus the encoder's forward pass:
             # what this package adds around the model (DDS transport is the 'receive' stage).
-            stats.record("overhead_excl_forward", (time.time_ns() - frame.rx_ns) * 1e-6 - result.stage_ms["embed"])
+            pipeline.record(stages.OVERHEAD_EXCL_FORWARD, (time.time_ns() - frame.rx_ns) * 1e-6 - result.stage_ms[stages.EMBED])
         if self._tuning is not None:
             since_set = self._tuning.frame_decided(result.config_generation)
             if since_set is not None:
-                stats.record("param_set_to_decision", since_set)
+                pipeline.record(stages.PARAM_SET_TO_DECISION, since_set)
                 self.get_logger().info(f"parameters of generation {result.config_generation} in force from camera '{cam_id}' frame {seq}, {since_set:.1f} ms after the set request")
         self._check_watchdogs()  # a late frame raises, a good one may clear: after the decision is out
         if self._debug is not None:
-            self._debug.offer(result, rgb, self.pipeline.triggers, msg.header.frame_id, msg.header.stamp)
-        self.pipeline.remember(result, rgb)
+            self._debug.offer(result, rgb, pipeline.triggers, msg.header.frame_id, msg.header.stamp)
+        pipeline.remember(result, rgb)
 
     # --- queries (service thread, off the trigger path) --------------------------------------
     def _on_query(self, request: Any, response: Any) -> Any:
         """``~/query_moments``: encode the text (or image), search the memory, return moments."""
         t0 = time.perf_counter()
-        counters, stats = self.pipeline.counters, self.pipeline.stats
-        counters.add("query", "requests")
+        pipeline = self.pipeline
+        pipeline.count("query", "requests")
         try:
-            image = None
-            if not request.text.strip() and len(request.image.data):
-                image = compressed_to_rgb_msg(request.image, self.config.limits)
-            since, until = stamp_to_ns(request.since), stamp_to_ns(request.until)
-            query = MomentQuery(
-                text=request.text, image=image, since_ns=since or None, until_ns=until or None,
-                cameras=tuple(request.camera_ids), k=int(request.k) or DEFAULT_K, context_s=float(request.context_s),
-            )  # fmt: skip
-            answer = answer_query(self.pipeline.index, self.pipeline.encoder, query, known_cameras=self._known_cameras())
+            answer = pipeline.answer(request_to_query(request, self.config.limits))
         except VideoragError as err:
-            counters.add("query", "rejected")
+            pipeline.count("query", "rejected")
             response.success, response.message = False, str(err)
             self.get_logger().warning(f"query rejected: {err}", throttle_duration_sec=2.0)
             return response
         except Exception as err:  # a query must never take the node down
-            counters.add("query", "internal_errors")
+            pipeline.count("query", "internal_errors")
             response.success, response.message = False, f"internal error: {type(err).__name__}: {err}"
             self.get_logger().error(f"query failed: {type(err).__name__}: {err}", throttle_duration_sec=2.0)
             return response
         response.success, response.message = True, answer.summary()
         response.moments = [moment_to_msg(m, thumbnail=not request.no_thumbnails) for m in answer.moments]
-        stats.record("query_encode", answer.encode_ms)
-        stats.record("query_search", answer.search_ms)
-        stats.record("query_total", (time.perf_counter() - t0) * 1e3)
+        response.encode_ms, response.search_ms, response.remembered = answer.encode_ms, answer.search_ms, max(0, answer.remembered)
+        pipeline.record(stages.QUERY_ENCODE, answer.encode_ms)
+        pipeline.record(stages.QUERY_SEARCH, answer.search_ms)
+        pipeline.record(stages.QUERY_TOTAL, (time.perf_counter() - t0) * 1e3)
         return response
-
-    def _known_cameras(self) -> set[str]:
-        """Configured cameras plus those a reloaded snapshot remembers."""
-        return {c.id for c in self.config.cameras} | set(self.pipeline.index.camera_ids())
 
     # --- memory snapshots -----------------------------------------------------------------
     def _load_snapshot(self, path: str) -> None:
@@ -371,9 +361,9 @@ class _EdgeRuntime(Node):
             self.get_logger().info(f"index snapshot {path} does not exist yet; starting with an empty memory")
             return
         try:
-            n = self.pipeline.index.load(path, max_bytes=self.pipeline.index.max_snapshot_bytes())
+            n = self.pipeline.load_memory(path)
         except VideoragError as err:
-            self.pipeline.counters.add("index", "snapshot_load_failures")
+            self.pipeline.count("index", "snapshot_load_failures")
             self.get_logger().error(f"{err}; starting with an empty memory (the last good snapshot, if any, stays in {path}.prev)")
             return
         self.get_logger().info(f"memory reloaded from {path}: {n} frames (HNSW graph rebuilding in the background)")
@@ -382,19 +372,19 @@ class _EdgeRuntime(Node):
         path = self.config.index_snapshot_path
         t0 = time.perf_counter()
         try:
-            nbytes = self.pipeline.index.save(path)
+            nbytes = self.pipeline.save_memory(path)
         except VideoragError as err:
-            self.pipeline.counters.add("index", "snapshot_failures")
+            self.pipeline.count("index", "snapshot_failures")
             self.get_logger().error(f"memory snapshot failed: {err}", throttle_duration_sec=30.0)
             return
-        self.pipeline.counters.add("index", "snapshot_saves")
+        self.pipeline.count("index", "snapshot_saves")
         self.get_logger().debug(f"memory snapshot {path}: {nbytes / 1e6:.1f} MB in {time.perf_counter() - t0:.2f} s")
 
     def _save_snapshot_in_background(self) -> None:
         """Timer callback: save on a helper thread so neither the executor nor the worker waits for the disk."""
         if self._save_thread is not None and self._save_thread.is_alive():
             return  # the previous save is still writing
-        inserts = self.pipeline.index.inserts
+        inserts = self.pipeline.memory_inserts
         if inserts == self._saved_inserts:
             return  # nothing new since the last save
         self._saved_inserts = inserts
@@ -410,12 +400,12 @@ class _EdgeRuntime(Node):
         for ev in result.events:
             latency_ms = frame.since_glass_ms(ev.stamp_ns)
             self._trigger_pub.publish(trigger_event_to_msg(ev, frame_id=frame_id, latency_ms=latency_ms))
-            self.pipeline.stats.record("glass_to_action", latency_ms)
+            self.pipeline.record(stages.GLASS_TO_ACTION, latency_ms)
         if result.events:
-            self.pipeline.stats.record("publish", (time.perf_counter() - t0) * 1e3)
+            self.pipeline.record(stages.PUBLISH, (time.perf_counter() - t0) * 1e3)
         # Logged after publishing, so logging can never delay or block the stop.
         for ev in result.events:
-            if ev.state == "HOLD":
+            if ev.state == HOLD:
                 continue
             text = f"'{ev.trigger}' on camera '{ev.camera_id}' score {ev.score:.3f} frame stamp {ev.stamp_ns / 1e9:.3f}"
             if ESTOP in ev.actions and after.estop != before.estop:
@@ -444,7 +434,7 @@ class _EdgeRuntime(Node):
             f = tr.fault
             if tr.raised:
                 who = f.key.split(":", 1)[1] if f.kind == CAMERA_SILENT else "watchdog"
-                self.pipeline.counters.add(who, "silent_periods" if f.kind == CAMERA_SILENT else f"{f.kind}_faults")
+                self.pipeline.count(who, "silent_periods" if f.kind == CAMERA_SILENT else f"{f.kind}_faults")
                 if f.stops:
                     log.error(f"watchdog: {describe(f)}; stopping until it clears (policy 'stop')")
                 else:

@@ -24,7 +24,7 @@ from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.live_params import LiveUpdate, param_spec, plan_live_update
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.printable import printable
-from videorag_ros.core.triggers import Goals, build_goals
+from videorag_ros.core.triggers import Goals
 
 
 class LiveTuning:
@@ -67,7 +67,7 @@ class LiveTuning:
                 goals: dict[str, Goals] = {}
                 by_name = {t.name: t for t in update.config.triggers}
                 for name in update.reencode:  # on this thread, before any swap: a failure keeps the old prompts
-                    goals[name] = build_goals(by_name[name], self._pipeline.encoder)
+                    goals[name] = self._pipeline.goals_for(by_name[name])
             except VideoragError as err:
                 self.refused += 1
                 self.last_refusal = printable(str(err), max_chars=200)
