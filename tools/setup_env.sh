@@ -72,6 +72,16 @@ if [ "${#CMAKE_FILES[@]}" -gt 0 ]; then
   fi
 fi
 
+# `ros2 launch` and the `ros2` CLI: the upstream pure-Python sources in ../shared/ros2-tools (or
+# $VIDEORAG_ROS2_TOOLS) go into the venv when present; install.sh skips itself when done. Without
+# them (a user's own machine) the tests in test/cli skip with a reason.
+ROS2_TOOLS="${VIDEORAG_ROS2_TOOLS:-$ROOT/../shared/ros2-tools}"
+if [ "$PROFILE" = full ] && [ -f "$ROS2_TOOLS/install.sh" ]; then
+  step "ros2 launch / ros2 CLI from $ROS2_TOOLS"
+  mkdir -p "$VENV/.locks"
+  ( flock 9; bash "$ROS2_TOOLS/install.sh" "$VENV" ) 9>"$VENV/.locks/pip"
+fi
+
 step "colcon build (messages + videorag_ros)"
 mkdir -p build
 if ! CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV" \
