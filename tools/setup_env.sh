@@ -83,11 +83,15 @@ if [ "$PROFILE" = full ] && [ -f "$ROS2_TOOLS/install.sh" ]; then
 fi
 
 step "colcon build (messages + videorag_ros)"
+# full: register the pytest tiers with CTest, so `colcon test --packages-select videorag` runs them
+# (needs ament_cmake_pytest, in requirements-dev.txt).
+BUILD_TESTING=OFF
+if [ "$PROFILE" = full ]; then BUILD_TESTING=ON; fi
 mkdir -p build
 if ! CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV" \
   colcon --log-base build/colcon-log build --paths "$ROOT" \
   --build-base build --install-base install --symlink-install \
-  --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF \
+  --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=$BUILD_TESTING \
   --event-handlers console_direct+ >build/colcon-build.log 2>&1; then
   echo "error: colcon build failed; the end of build/colcon-build.log:" >&2
   grep -v -e '^-- Up-to-date' -e '^-- Installing' -e '^-- Symlinking' build/colcon-build.log | tail -40 >&2
