@@ -72,6 +72,8 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("estop_topic", "estop", "std_msgs/Bool e-stop output (true = stop), transient-local, reliable."),
     _p("estop_heartbeat_hz", 10.0, "Re-send rate of the e-stop state.", min=0.1, max=100.0, unit="Hz", read_only=False),
     _p("cmd_vel_topic", "cmd_vel_safety", "twist_mux adapter: zero geometry_msgs/Twist while a stop is active (wire to twist_mux's top-priority input)."),
+    _p("cmd_vel_stamped", False, "twist_mux adapter: publish geometry_msgs/TwistStamped instead of Twist (Jazzy twist_mux use_stamped, Nav2 Kilted enable_stamped_cmd_vel)."),
+    _p("cmd_vel_frame_id", "base_link", "header.frame_id of the zero TwistStamped (cmd_vel_stamped: true)."),
     _p("cmd_vel_rate_hz", 20.0, "Zero-Twist (and lock) rate; 0 disables the twist_mux adapter.", min=0.0, max=200.0, unit="Hz"),
     _p("cmd_vel_lock_topic", "", "twist_mux adapter: std_msgs/Bool lock re-sent at cmd_vel_rate_hz (true while stopped); empty = no lock."),
     _p("collision_monitor.topic", "", "Nav2 collision_monitor polygon source: geometry_msgs/PolygonInstanceStamped heartbeat; empty disables it."),
@@ -231,6 +233,8 @@ class EdgeConfig:
     estop_heartbeat_hz: float = 10.0
     cmd_vel_topic: str = "cmd_vel_safety"
     cmd_vel_rate_hz: float = 20.0
+    cmd_vel_stamped: bool = False
+    cmd_vel_frame_id: str = "base_link"
     diagnostics_period_s: float = 1.0
     model: str = "videorag-tiny"
     encoder_backend: str = "auto"
@@ -390,6 +394,9 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
     if top["index.snapshot_path"] and not Path(top["index.snapshot_path"]).is_absolute():
         msg = f"parameter 'index.snapshot_path' = {top['index.snapshot_path']!r} must be an absolute path (or empty to disable snapshots)"
         raise ConfigError(msg)
+    if top["cmd_vel_stamped"] and not top["cmd_vel_frame_id"].strip():
+        msg = "parameter 'cmd_vel_frame_id' is empty while 'cmd_vel_stamped' is true; give the robot's base frame, e.g. base_link"
+        raise ConfigError(msg)
     gate = GateConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("gate.")})
     return EdgeConfig(
         cameras=tuple(cameras),
@@ -401,6 +408,8 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         estop_heartbeat_hz=top["estop_heartbeat_hz"],
         cmd_vel_topic=top["cmd_vel_topic"],
         cmd_vel_rate_hz=top["cmd_vel_rate_hz"],
+        cmd_vel_stamped=top["cmd_vel_stamped"],
+        cmd_vel_frame_id=top["cmd_vel_frame_id"],
         diagnostics_period_s=top["diagnostics_period_s"],
         model=top["model"],
         encoder_backend=top["encoder_backend"],

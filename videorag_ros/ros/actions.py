@@ -2,7 +2,8 @@
 
 - e-stop: ``std_msgs/Bool`` (true = stop), latched, re-sent at ``estop_heartbeat_hz``.
 - twist_mux: a zero ``geometry_msgs/Twist`` at ``cmd_vel_rate_hz`` while engaged (twist_mux's
-  top-priority input), plus an optional ``std_msgs/Bool`` lock re-sent at the same rate (true while
+  top-priority input; ``geometry_msgs/TwistStamped`` stamped now in ``cmd_vel_frame_id`` with
+  ``cmd_vel_stamped``, for Jazzy's twist_mux ``use_stamped`` and Nav2's stamped cmd_vel), plus an optional ``std_msgs/Bool`` lock re-sent at the same rate (true while
   engaged). twist_mux treats an expired lock as locked, so a dead node locks the robot.
 - collision_monitor: a ``geometry_msgs/PolygonInstanceStamped`` in the robot frame, the virtual
   obstacle while engaged and an empty polygon (no points, no obstacle) while clear, stamped now
@@ -26,7 +27,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from geometry_msgs.msg import Point32, Twist
+from geometry_msgs.msg import Point32, Twist, TwistStamped
 from rclpy.node import Node
 from std_msgs.msg import Bool, String
 
@@ -111,7 +112,8 @@ class ActionAdapters:
         self._lock = threading.Lock()
         self._state = Outputs()
         self._estop = node.create_publisher(Bool, cfg.estop_topic, qos.LATCHED_SAFETY)
-        self._twist = node.create_publisher(Twist, cfg.cmd_vel_topic, qos.COMMAND) if cfg.cmd_vel_rate_hz > 0 else None
+        twist_type = TwistStamped if cfg.cmd_vel_stamped else Twist
+        self._twist = node.create_publisher(twist_type, cfg.cmd_vel_topic, qos.COMMAND) if cfg.cmd_vel_rate_hz > 0 else None
         self._lock_pub = node.create_publisher(Bool, a.cmd_vel_lock_topic, qos.COMMAND) if self._twist and a.cmd_vel_lock_topic else None
         self._polygon = node.create_publisher(polygon_type(), a.collision_topic, qos.COMMAND) if a.collision_topic else None
         self._speed = node.create_publisher(speed_limit_type(), a.speed_limit_topic, qos.COMMAND) if a.speed_limit_topic else None
@@ -164,7 +166,8 @@ class ActionAdapters:
     def describe(self) -> str:
         """The enabled outputs, for the start-up log line."""
         names = [f"estop {self._node.resolve_topic_name(self._cfg.estop_topic)}"]
-        for label, pub in (("zero twist", self._twist), ("twist_mux lock", self._lock_pub), ("collision polygon", self._polygon), ("speed limit", self._speed), ("json", self._json)):
+        twist_label = "zero TwistStamped" if self._cfg.cmd_vel_stamped else "zero twist"
+        for label, pub in ((twist_label, self._twist), ("twist_mux lock", self._lock_pub), ("collision polygon", self._polygon), ("speed limit", self._speed), ("json", self._json)):
             if pub is not None:
                 names.append(f"{label} {pub.topic_name}")
         return ", ".join(names)
@@ -232,9 +235,17 @@ class ActionAdapters:
     # --- messages -----------------------------------------------------------------------------
     def _publish_twist_mux(self, state: Outputs) -> None:
         if self._twist is not None and state.twist_mux:
-            self._twist.publish(Twist())
+            self._twist.publish(self._zero_twist())
         if self._lock_pub is not None:
             self._lock_pub.publish(Bool(data=state.twist_mux))
+
+    def _zero_twist(self) -> Twist | TwistStamped:
+        if not self._cfg.cmd_vel_stamped:
+            return Twist()
+        msg = TwistStamped()
+        msg.header.stamp = self._node.get_clock().now().to_msg()  # the node's clock: sim time under use_sim_time
+        msg.header.frame_id = self._cfg.cmd_vel_frame_id
+        return msg
 
     def _publish_polygon(self, state: Outputs) -> None:
         if self._polygon is None:
