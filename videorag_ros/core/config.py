@@ -31,9 +31,10 @@ NODE_NAME = "videorag_edge"
 # What a trigger can drive while it is active (see core/actions.py). 'estop' is the full stop:
 # the e-stop Bool and every enabled stop adapter (twist_mux, collision_monitor); the adapter
 # names alone drive only that adapter; 'slow_down' is a Nav2 speed limit, never a stop.
-ACTIONS = ("estop", "twist_mux", "collision_monitor", "slow_down", "json", "log")
+ESTOP, TWIST_MUX, COLLISION_MONITOR, SLOW_DOWN, JSON, LOG = "estop", "twist_mux", "collision_monitor", "slow_down", "json", "log"
+ACTIONS = (ESTOP, TWIST_MUX, COLLISION_MONITOR, SLOW_DOWN, JSON, LOG)
 # Actions that stop or slow the robot (the others only report).
-STOPPING_ACTIONS = frozenset({"estop", "twist_mux", "collision_monitor", "slow_down"})
+STOPPING_ACTIONS = frozenset({ESTOP, TWIST_MUX, COLLISION_MONITOR, SLOW_DOWN})
 # What a watchdog does when its fault is active: engage the e-stop, or only report it.
 POLICIES = ("stop", "warn")
 # Frames the memory may hold: 10M x 512-d fp32 is already 20 GB; anything above is a typo.
@@ -389,8 +390,6 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         )
     triggers = [_build_trigger(name, {s.name: get(s, f"{name}.") for s in TRIGGER_PARAMS}, cam_ids) for name in trig_names]
     adapters = _build_adapters(top)
-    for trig in triggers:
-        _check_routes(trig, adapters, cmd_vel_rate_hz=top["cmd_vel_rate_hz"])
     if top["index.snapshot_path"] and not Path(top["index.snapshot_path"]).is_absolute():
         msg = f"parameter 'index.snapshot_path' = {top['index.snapshot_path']!r} must be an absolute path (or empty to disable snapshots)"
         raise ConfigError(msg)
@@ -398,7 +397,7 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         msg = "parameter 'cmd_vel_frame_id' is empty while 'cmd_vel_stamped' is true; give the robot's base frame, e.g. base_link"
         raise ConfigError(msg)
     gate = GateConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("gate.")})
-    return EdgeConfig(
+    config = EdgeConfig(
         cameras=tuple(cameras),
         triggers=tuple(triggers),
         gate=gate,
@@ -429,6 +428,9 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         debug_image_enabled=top["debug_image.enabled"],
         debug_image_rate_hz=top["debug_image.rate_hz"],
     )
+    for trig in config.triggers:
+        _check_routes(trig, config)
+    return config
 
 
 def _build_adapters(top: Mapping[str, Any]) -> AdapterConfig:
@@ -448,17 +450,33 @@ def _build_adapters(top: Mapping[str, Any]) -> AdapterConfig:
     )
 
 
-def _check_routes(t: TriggerConfig, a: AdapterConfig, *, cmd_vel_rate_hz: float) -> None:
+# The parameter that switches each optional action adapter on, and how it reads when off.
+_ADAPTER_SWITCHES = {
+    TWIST_MUX: ("cmd_vel_rate_hz", "is 0"),
+    COLLISION_MONITOR: ("collision_monitor.topic", "is empty"),
+    SLOW_DOWN: ("speed_limit.topic", "is empty (e.g. /speed_limit)"),
+    JSON: ("json_topic", "is empty"),
+}
+
+
+def enabled_adapters(config: EdgeConfig) -> frozenset[str]:
+    """The optional action adapters this configuration switches on: the one place that decides it.
+
+    The e-stop and ``log`` are always on; the validation, the action router and the ROS
+    publishers all ask this function.
+    """
+    a = config.adapters
+    on = {TWIST_MUX: config.cmd_vel_rate_hz > 0, COLLISION_MONITOR: bool(a.collision_topic), SLOW_DOWN: bool(a.speed_limit_topic), JSON: bool(a.json_topic)}
+    return frozenset(action for action, enabled in on.items() if enabled)
+
+
+def _check_routes(t: TriggerConfig, config: EdgeConfig) -> None:
     """Every action a trigger names must have its adapter enabled; slow-downs need a real limit."""
-    disabled = {
-        "twist_mux": ("cmd_vel_rate_hz", "is 0", cmd_vel_rate_hz <= 0),
-        "collision_monitor": ("collision_monitor.topic", "is empty", not a.collision_topic),
-        "slow_down": ("speed_limit.topic", "is empty (e.g. /speed_limit)", not a.speed_limit_topic),
-        "json": ("json_topic", "is empty", not a.json_topic),
-    }
+    enabled = enabled_adapters(config)
+    a = config.adapters
     for action in t.actions:
-        if action in disabled and disabled[action][2]:
-            param, why, _ = disabled[action]
+        if action in _ADAPTER_SWITCHES and action not in enabled:
+            param, why = _ADAPTER_SWITCHES[action]
             msg = f"trigger '{t.name}': action '{action}' in '{t.name}.actions' needs its adapter, but '{param}' {why}"
             raise ConfigError(msg)
     if "slow_down" in t.actions:
