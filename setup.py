@@ -21,7 +21,6 @@ setup(
     install_requires=[
         "numpy>=1.24",
         "opencv-python-headless>=4.8",
-        "hnswlib>=0.8",
         "onnxruntime>=1.17",
         "pyyaml>=6",
         "rosbags>=0.10",
