@@ -114,7 +114,8 @@ def test_recall_controller_raises_the_probe_count_until_the_floor() -> None:
     for q in _queries(rng, data, 20):
         exact = {h.payload.frame_seq for h in idx.search(q, 10, method="exact")}
         got = idx.search(q, 10)
-        assert idx.last_plan is not None and idx.last_plan.method == "runs" and idx.last_plan.probes == st.probes
+        # the plan probes what the controller chose, or more when that holds fewer than 2 k = 20 rows (3 runs of 8)
+        assert idx.last_plan is not None and idx.last_plan.method == "runs" and idx.last_plan.probes == max(st.probes, 3)
         recalls.append(len(exact & {h.payload.frame_seq for h in got}) / 10)
     assert np.mean(recalls) >= 0.85  # what users get now (the controller aims at 0.9 on its samples)
 

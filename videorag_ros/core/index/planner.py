@@ -18,6 +18,7 @@ reference machine (2-core x86, numpy/OpenBLAS); the planner picks the cheaper pl
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,7 +116,8 @@ def plan_query(
         runs: Closed runs the filters allow (centroids scored by the run plan).
         per_probe: ``(rows scored in place, frames gathered)`` expected per probed run.
         fixed: ``(rows, gathered)`` of the open runs the filters allow (always scored by the run plan).
-        probes: Runs whose frames the run plan scores.
+        probes: Runs whose frames the run plan scores (raised so that at least ``2 k`` rows are
+            expected to be scored: a run plan must be able to return ``k`` hits).
         cost: The cost model.
         exact_reason: When set, the run level is not allowed (sampled recall cannot reach the
             floor within the latency budget): a query it would answer is answered exactly, with
@@ -129,7 +131,7 @@ def plan_query(
         return _with(exact, "nothing to search")
     if runs <= 0 or probes <= 0:
         return _with(exact, "no closed run to probe")
-    p = min(probes, runs)
+    p = min(enough_probes(probes, k, per_probe), runs)
     rows, gathered = p * per_probe[0] + fixed[0], p * per_probe[1] + fixed[1]
     frames = round(rows + gathered)
     c_exact, c_runs = cost.exact_ns(scan_rows, dim), cost.runs_ns(runs, rows, gathered, dim)
@@ -138,6 +140,12 @@ def plan_query(
     if exact_reason:
         return _with(exact, exact_reason)
     return Plan("runs", p, scan_rows, candidates, runs, frames, f"{p} of {runs} runs, {frames} frames ({c_runs / 1e3:.0f} us) < exact scan of {scan_rows} rows ({c_exact / 1e3:.0f} us)")
+
+
+def enough_probes(probes: int, k: int, per_probe: tuple[float, float]) -> int:
+    """``probes``, raised so that the probed runs are expected to hold ``2 k`` rows (``k`` hits with room for filters)."""
+    per = per_probe[0] + per_probe[1]
+    return max(probes, math.ceil(2 * k / per)) if per > 0 else probes
 
 
 def _with(plan: Plan, reason: str) -> Plan:

@@ -191,7 +191,7 @@ class Runs:
                     gathered += o.members
         return ranges, gathered
 
-    def rebuild(self, g_lo: int, cams: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> None:
+    def rebuild(self, g_lo: int, cams: npt.NDArray[np.int32], vectors: npt.NDArray[np.float32]) -> None:
         """Recompute every run from the live entries ``g_lo, g_lo + 1, ...`` (after a snapshot load).
 
         Args:

@@ -32,7 +32,7 @@ import numpy.typing as npt
 from videorag_ros.core.errors import TemporalIndexError
 from videorag_ros.core.index.health import ProbeController, RecallTracker, probe_ladder, recall_at_k
 from videorag_ros.core.index.moments import build_moments
-from videorag_ros.core.index.planner import CostModel, Plan, plan_query
+from videorag_ros.core.index.planner import CostModel, Plan, enough_probes, plan_query
 from videorag_ros.core.index.query import Query, RunSelection, Scored, collect, exact_scores, gathered_hits, merge_ranges, outside, probe, select_runs
 from videorag_ros.core.index.ring import Ring
 from videorag_ros.core.index.runs import Runs, unit_mean
@@ -318,6 +318,8 @@ class TemporalIndex:
             p = probes if probes is not None else self.probes
             if runs <= 0 or not self._use_runs:
                 return Plan("exact", 0, scan_rows, scan_rows, 0, 0, "no closed run to probe")
+            if probes is None:  # the recall sampler measures exactly the count it asks for
+                p = enough_probes(p, k, self._runs.rows_per_probe())
             return Plan("runs", min(p, runs), scan_rows, scan_rows, runs, 0, "forced")
         if not self._use_runs:
             return Plan("exact", 0, scan_rows, scan_rows, 0, 0, "run level not built (one-shot reader)")
@@ -599,8 +601,8 @@ class TemporalIndex:
         ring = Ring(dim=self.dim, capacity=self.capacity, thumbnail_budget_bytes=self.thumbnail_budget_bytes)
         ring.fill(data)
         runs = Runs(dim=self.dim, run_frames=self.run_frames, capacity=self.capacity)
-        if approximate and len(ring):
-            runs.rebuild(ring.first, ring.column(ring.cams, ring.first, ring.next), ring.copy_rows(ring.first, ring.next))
+        if approximate and len(ring):  # a filled ring holds entries 0..n-1 in slots 0..n-1: views, no copy
+            runs.rebuild(0, ring.cams[: len(ring)], ring.vectors[: len(ring)])
         with self._lock:
             self._epoch += 1
             self._ring, self._runs, self._use_runs = ring, runs, approximate
