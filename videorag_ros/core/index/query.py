@@ -150,8 +150,10 @@ def merge_ranges(ranges: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[
         return []
     order = np.argsort(a, kind="stable")
     a, b = a[order], np.maximum.accumulate(b[order])
-    starts = np.flatnonzero(np.r_[True, a[1:] > b[:-1]])  # a range starts a new block when it begins after all before it end
-    ends = np.r_[starts[1:] - 1, len(a) - 1]
+    new = np.ones(len(a), bool)
+    new[1:] = a[1:] > b[:-1]  # a range starts a new block when it begins after all before it end
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:] - 1, len(a) - 1)
     return list(zip(a[starts].tolist(), b[ends].tolist(), strict=True))
 
 
@@ -203,8 +205,9 @@ def collect(k: int, first: int, pieces: list[Piece], hits: list[Scored]) -> list
                 s[: min(first - g0, len(s))] = -np.inf
         scores = np.concatenate([s for _, s in pieces]) if len(pieces) > 1 else pieces[0][1]
         starts = np.cumsum([0] + [len(s) for _, s in pieces])
-        for i in top_k(scores, k).tolist():
-            j = int(np.searchsorted(starts, i, side="right")) - 1
-            out.append((float(scores[i]), pieces[j][0] + i - int(starts[j])))
+        best = top_k(scores, k)
+        j = np.searchsorted(starts, best, side="right") - 1
+        g = np.asarray([g0 for g0, _ in pieces], np.int64)[j] + best - starts[j]
+        out += zip(scores[best].tolist(), g.tolist(), strict=True)
     out.sort(key=lambda t: (-t[0], t[1]))
     return out[:k]
