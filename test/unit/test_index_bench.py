@@ -21,6 +21,7 @@ def test_bench_index_tiny_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert walk["insert_ms"]["n"] == 50 and walk["recall_at_10_delivered"] == 1.0 and [e["probes"] for e in walk["probe_sweep"]] == [4, 16]
     assert walk["runs"] + walk["open_frames"] // 8 >= 300 // 8 - 3  # runs of 8 frames of 3 cameras over 300 frames
     assert res["crossover"]["live"] == 300 and "insert_p99_ms" in res["targets"]
+    assert walk["snapshot"]["bytes"] > 300 * 16 * 4 and walk["snapshot"]["load_s"] >= 0
 
 
 def test_bench_index_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:

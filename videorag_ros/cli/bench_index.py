@@ -232,6 +232,7 @@ def _run_one(kind: str, size: int, args: argparse.Namespace, crossover: bool) ->
     res["rss_mib"] = round(rss / 2**20, 1)
     res["rss_mib_per_100k"] = round(rss / 2**20 * 100_000 / size, 1)
     res["rss_peak_mib_per_100k"] = round(rss_peak / 2**20 * 100_000 / size, 1)
+    res["snapshot"] = _snapshot_times(idx)
     if crossover:
         res["crossover"] = _crossover(idx, queries, args)
         if args.exact_variants:
@@ -239,6 +240,25 @@ def _run_one(kind: str, size: int, args: argparse.Namespace, crossover: bool) ->
     idx.close()
     print(f"  [{kind} {size}] {json.dumps(res)}", file=sys.stderr, flush=True)
     return res
+
+
+def _snapshot_times(idx: Any) -> dict[str, Any]:
+    """Seconds to save the filled index and to load it into a fresh one (the run level is rebuilt by ``load``)."""
+    import tempfile
+    from pathlib import Path
+
+    from videorag_ros.core.index import TemporalIndex
+
+    with tempfile.TemporaryDirectory(prefix="videorag-bench-index-") as d:
+        path = Path(d) / "memory.vrag"
+        t0 = time.perf_counter()
+        nbytes = idx.save(path)
+        save_s = time.perf_counter() - t0
+        with TemporalIndex(dim=idx.dim, capacity=idx.capacity, ttl_s=0, run_frames=idx.run_frames) as back:
+            t0 = time.perf_counter()
+            back.load(path)
+            load_s = time.perf_counter() - t0
+    return {"bytes": nbytes, "save_s": round(save_s, 3), "load_s": round(load_s, 3)}
 
 
 def _warm_up(idx: Any, queries: npt.NDArray[np.float32], args: argparse.Namespace) -> dict[str, Any]:
@@ -481,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"exact top-10 over {ev['rows']} rows ({r['data']}): {cells}")
         c = r["controller"]
         print(f"recall controller, {r['data']} {r['size']}: {c['global_mode']} probes={c['probes']} {c['mode_reason']}".rstrip())
+        sn = r["snapshot"]
+        print(f"snapshot, {r['data']} {r['size']}: {sn['bytes'] / 1e6:.1f} MB saved in {sn['save_s']:.2f} s, loaded (run level rebuilt) in {sn['load_s']:.2f} s")
     for r in results:
         if r.get("probe_sweep"):
             cells = "  ".join(f"{e['probes']}: recall {e['recall_at_10']:.3f}, p50 {e['p50_ms']:.2f} / p99 {e['p99_ms']:.2f} ms" for e in r["probe_sweep"])
