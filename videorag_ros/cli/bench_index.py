@@ -214,8 +214,8 @@ def _run_one(kind: str, size: int, args: argparse.Namespace, crossover: bool) ->
     res["recall_at_10_min"] = round(float(np.min(recall)), 2)
     res["recall_at_10_delivered"] = round(float(np.mean(delivered)), 4)
     sweep = []
-    for p in [int(e) for e in args.probe_sweep.split(",") if e]:
-        idx.probes = p
+    for probes in [int(e) for e in args.probe_sweep.split(",") if e]:
+        idx.probes = probes
         times, rec = [], []
         for qv, ex in zip(queries, exact_sets, strict=True):
             t1 = time.perf_counter()
@@ -223,7 +223,7 @@ def _run_one(kind: str, size: int, args: argparse.Namespace, crossover: bool) ->
             times.append((time.perf_counter() - t1) * 1e3)
             rec.append(len(ex & {h.payload.frame_seq for h in found}) / 10)
         pc = _pct(times)
-        sweep.append({"probes": p, "recall_at_10": round(float(np.mean(rec)), 4), "p50_ms": pc["p50"], "p99_ms": pc["p99"]})
+        sweep.append({"probes": probes, "recall_at_10": round(float(np.mean(rec)), 4), "p50_ms": pc["p50"], "p99_ms": pc["p99"]})
     idx.probes = args.probes
     res["probe_sweep"] = sweep
     st = idx.stats()
@@ -549,8 +549,9 @@ def _main_peers(args: argparse.Namespace, sizes: list[int], kinds: list[str], pe
                 s = e["setting"]
                 knob = next(k for k in s if k not in ("recall", "p50_ms", "p99_ms"))
                 how = "reaches it" if e["reaches"] else "never reaches it; its best"
-                print(f"  equal recall: ours {ours['global_recall']:.3f} at p99 {e['ours_p99_ms']:.3f} ms; {e['peer']} {how} at {knob} {s[knob]}: "
-                      f"recall {s['recall']:.3f}, p99 {s['p99_ms']:.3f} ms -> ours / {e['peer']} = {e['p99_ratio']:.2f}x")  # fmt: skip
+                print(f"  equal recall: ours {ours['global_recall']:.3f} at p50 / p99 {e['ours_p50_ms']:.3f} / {e['ours_p99_ms']:.3f} ms; {e['peer']} {how} "
+                      f"at {knob} {s[knob]}: recall {s['recall']:.3f}, p50 / p99 {s['p50_ms']:.3f} / {s['p99_ms']:.3f} ms -> ours / {e['peer']} = "
+                      f"{e['p50_ratio']:.2f}x (p50), {e['p99_ratio']:.2f}x (p99)")  # fmt: skip
     if args.json:
         print(json.dumps({"bench": "index-peers", "machine": _machine(), "missing": missing, "settings": {k: v for k, v in vars(args).items() if k != "json"}, "runs": runs}))
     return 0
