@@ -53,3 +53,15 @@ def test_bench_index_peers_tiny_json(capsys: pytest.CaptureFixture[str]) -> None
     ours = run["results"][0]
     assert ours["global_recall"] == 1.0 and ours["window_recall"] == 1.0 and ours["sweep"][0]["probes"] == 8
     assert len(run["equal_recall"]) == len(systems) - 1
+
+
+def test_a_peer_that_is_not_importable_is_named_not_fatal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from videorag_ros.cli import bench_index_peers
+
+    monkeypatch.setitem(bench_index_peers._MODULES, "qdrant", "videorag_no_such_module")
+    argv = ["--peers", "qdrant", "--sizes", "200", "--dim", "8", "--queries", "5", "--ours-sweep", "4", "--warmup", "4", "--json"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "peer qdrant missing: not importable (No module named 'videorag_no_such_module'); pip install qdrant-edge-py" in captured.err
+    res = json.loads(captured.out.strip().splitlines()[-1])
+    assert list(res["missing"]) == ["qdrant"] and [r["system"] for r in res["runs"][0]["results"]] == ["ours"]
