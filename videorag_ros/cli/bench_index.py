@@ -346,23 +346,25 @@ def _crossover(idx: Any, queries: npt.NDArray[np.float32], args: argparse.Namesp
     xs = np.asarray(sizes, float)
     ys = np.asarray([exact_ms[s] for s in sizes])
     slope, base = np.polyfit(xs, ys, 1) if len(xs) > 1 else (ys[0] / xs[0], 0.0)  # ms = base + slope * rows
-    runs_ms = {}
+    runs_ms, rows = {}, {}
     saved = idx.probes
     lo_p, hi_p = args.probes, args.probes * 4
     for p in (lo_p, hi_p):
         idx.probes = p
         k = iter(range(10**9))
         runs_ms[p] = _pct(_timed(lambda k=k: idx.search(queries[next(k) % len(queries)], 10, method="runs"), n * 2))["p50"]  # type: ignore[misc]
+        rows[p] = idx.last_plan.frames if idx.last_plan else 0  # rows the run plan scored (spans merged + gathered frames)
     idx.probes = saved
     st = idx.stats()
-    gather = (runs_ms[hi_p] - runs_ms[lo_p]) / ((hi_p - lo_p) * args.run_frames)  # ms per gathered frame
-    runs_base = runs_ms[lo_p] - slope * st.runs - gather * (lo_p * args.run_frames + st.open_frames)
+    per_row = (runs_ms[hi_p] - runs_ms[lo_p]) / max(1, rows[hi_p] - rows[lo_p])  # ms per scored row
+    runs_base = runs_ms[lo_p] - slope * (st.runs + rows[lo_p])
     return {
         "exact_p50_ms_by_rows": {str(k): v for k, v in exact_ms.items()},
         "exact_ns_per_element": round(slope * 1e6 / args.dim, 4),
         "exact_base_us": round(base * 1e3, 1),
         "runs_p50_ms_by_probes": {str(k): v for k, v in runs_ms.items()},
-        "gather_ns_per_element": round(gather * 1e6 / args.dim, 4),
+        "runs_rows_by_probes": {str(k): v for k, v in rows.items()},
+        "runs_ns_per_row_element": round(per_row * 1e6 / args.dim, 4),
         "runs_base_us": round(runs_base * 1e3, 1),
         "runs": st.runs,
         "live": live,
@@ -490,9 +492,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cross:
         print(
             f"cost model (measured, {cross['live']}-entry ring, {cross['runs']} runs): exact {cross['exact_ns_per_element']} ns/element + "
-            f"{cross['exact_base_us']} us; run level {cross['runs_base_us']} us + centroids at the exact slope + "
-            f"{cross['gather_ns_per_element']} ns per gathered frame element (p50 {cross['runs_p50_ms_by_probes']} ms by probes); "
-            f"planner defaults: {out['planner_cost_model']}"
+            f"{cross['exact_base_us']} us; run plan {cross['runs_base_us']} us + centroids and scored rows at the exact slope "
+            f"(p50 {cross['runs_p50_ms_by_probes']} ms, rows {cross['runs_rows_by_probes']} by probes; "
+            f"{cross['runs_ns_per_row_element']} ns per added scored row element); planner defaults: {out['planner_cost_model']}"
         )
     for r in results:
         if r.get("exact_variants"):

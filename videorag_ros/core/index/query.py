@@ -116,7 +116,7 @@ def probe(runs: Runs, sel: RunSelection, vector: npt.NDArray[np.float32], probes
     between, the other cameras'). Scoring that span in place is cheaper than copying the run's
     frames out (measured here: 1 024 rows with a stride of 2 scored in place 0.09 ms, copied
     out and scored 0.32 ms), and the other cameras' rows it holds are exact candidates too. A
-    run spanning ``span_max`` rows or more (a camera much slower than the others) is gathered.
+    run spanning more than ``span_max`` rows (many cameras, or a slow one) is gathered.
 
     Returns:
         Entry ranges ``[a, b)`` to score in place, and entry numbers to gather.
@@ -129,7 +129,7 @@ def probe(runs: Runs, sel: RunSelection, vector: npt.NDArray[np.float32], probes
         scores[~sel.mask] = -np.inf
     slots = (top_k(scores, probes) + sel.r_lo) % runs.slots
     firsts, lasts = runs.first_g[slots], runs.last_g[slots]
-    wide = lasts - firsts >= span_max
+    wide = lasts - firsts + 1 > span_max
     ranges = list(zip(firsts[~wide].tolist(), (lasts[~wide] + 1).tolist(), strict=True))
     gathered: list[int] = []
     if wide.any():

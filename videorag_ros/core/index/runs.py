@@ -54,9 +54,10 @@ class Runs:
             dim: Vector dimension.
             run_frames: Frames per closed run (one camera's consecutive frames).
             capacity: The ring's capacity (sizes the first allocation: ``capacity / run_frames`` runs).
-            span_max: Runs spanning this many ring rows or more are *wide* (a camera much slower
-                than the others): their frames are gathered rather than their span scored
-                (default ``8 * run_frames``).
+            span_max: Runs spanning more ring rows than this are *wide* (four or more cameras at
+                equal rates, or a camera slower than the others): their frames are gathered rather
+                than their span scored (default ``3 * run_frames``: a gathered row costs about
+                three scanned ones, see ``CostModel``).
 
         Raises:
             TemporalIndexError: ``run_frames`` below 1.
@@ -65,7 +66,7 @@ class Runs:
             msg = f"run_frames must be >= 1, got {run_frames}"
             raise TemporalIndexError(msg)
         self.dim, self.run_frames = dim, run_frames
-        self.span_max = span_max if span_max is not None else 8 * run_frames
+        self.span_max = span_max if span_max is not None else 3 * run_frames
         self.head = self.tail = 0  # live closed runs: head <= r < tail
         self._alloc(max(8, -(-capacity // run_frames) + 8))
         self._open: dict[int, _Open] = {}
@@ -117,7 +118,7 @@ class Runs:
 
     def _count(self, s: int, sign: int) -> None:
         span = int(self.last_g[s] - self.first_g[s]) + 1
-        if span < self.span_max:
+        if span <= self.span_max:
             self._narrow_rows += sign * span
         else:
             self._wide += sign
@@ -185,7 +186,7 @@ class Runs:
         gathered: list[int] = []
         for cam, o in self._open.items():
             if (keep is None or cam in keep) and o.members:
-                if o.members[-1] - o.members[0] < self.span_max:
+                if o.members[-1] - o.members[0] + 1 <= self.span_max:
                     ranges.append((o.members[0], o.members[-1] + 1))
                 else:
                     gathered += o.members
