@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from videorag_ros.cli.bench_index import main
+from videorag_ros.bench.index import main
 
 
 def test_bench_index_tiny_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,7 +33,7 @@ def test_bench_index_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -
 
 def test_bench_index_peers_tiny_json(capsys: pytest.CaptureFixture[str]) -> None:
     """``--peers`` on a tiny workload: ours first, then every importable peer; a missing peer is named, never fatal."""
-    from videorag_ros.cli.bench_index_peers import missing_peers
+    from videorag_ros.bench.index_peers import missing_peers
 
     argv = ["--peers", "--sizes", "400", "--dim", "16", "--queries", "20", "--peer-sweep", "16", "--ours-sweep", "8", "--warmup", "8", "--json"]
     assert main(argv) == 0
@@ -56,7 +56,7 @@ def test_bench_index_peers_tiny_json(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_a_peer_that_is_not_importable_is_named_not_fatal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from videorag_ros.cli import bench_index_peers
+    from videorag_ros.bench import index_peers as bench_index_peers
 
     monkeypatch.setitem(bench_index_peers._MODULES, "qdrant", "videorag_no_such_module")
     argv = ["--peers", "qdrant", "--sizes", "200", "--dim", "8", "--queries", "5", "--ours-sweep", "4", "--warmup", "4", "--json"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.index import Moment, TemporalIndex
-from videorag_ros.core.models.encoder import Encoder
 
 DEFAULT_K = 5
 MAX_K = 100

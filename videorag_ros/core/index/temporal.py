@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import TemporalIndexError
-from videorag_ros.core.index.health import ProbeController, RecallTracker, probe_ladder, recall_at_k
+from videorag_ros.core.index.maintenance import ProbeController, RecallTracker, probe_ladder, recall_at_k
 from videorag_ros.core.index.moments import build_moments
 from videorag_ros.core.index.planner import CostModel, Plan, enough_probes, plan_query
 from videorag_ros.core.index.query import Query, RunSelection, Scored, collect, exact_scores, gathered_hits, merge_ranges, outside, probe, select_runs
@@ -561,7 +561,7 @@ class TemporalIndex:
         """
         return write_snapshot(path, self.snapshot_data())
 
-    def load(self, path: str | Path, *, approximate: bool = True) -> int:
+    def load(self, path: str | Path, *, approximate: bool = True, max_bytes: int | None = None) -> int:
         """Replace the memory with a snapshot (the run level is rebuilt before this returns).
 
         A snapshot larger than this index's capacity keeps its newest entries.
@@ -570,15 +570,23 @@ class TemporalIndex:
             path: Snapshot file.
             approximate: False never builds the run level: every query is exact (one-shot
                 readers such as ``videorag query --index`` that ask a few questions).
+            max_bytes: Largest snapshot file accepted (see ``max_snapshot_bytes``); None: no limit.
 
         Returns:
             Entries loaded.
 
         Raises:
-            TemporalIndexError: Missing, truncated, corrupt or wrong-version file, or a snapshot
-                of another embedding dimension; the memory is left as it was.
+            TemporalIndexError: Missing, not a regular file, too large, truncated, corrupt or
+                wrong-version file, or a snapshot of another embedding dimension; the memory is
+                left as it was.
         """
-        return self.load_data(read_snapshot(path), source=str(path), approximate=approximate)
+        return self.load_data(read_snapshot(path, max_bytes=max_bytes), source=str(path), approximate=approximate)
+
+    def max_snapshot_bytes(self) -> int:
+        """The largest snapshot an index of this size could write, with a 4x margin for a
+        snapshot of a larger memory (``load`` keeps its newest entries)."""
+        per_entry = 4 * self.dim + 8 + 4 + 8 + 4 + 8
+        return 4 * (self.capacity * per_entry + self.thumbnail_budget_bytes) + (64 << 20)
 
     def load_data(self, data: SnapshotData, *, source: str = "<memory>", approximate: bool = True) -> int:
         """``load`` from a snapshot already read (``read_snapshot``), so a caller that needs
