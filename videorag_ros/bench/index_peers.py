@@ -67,7 +67,7 @@ def missing_peers(names: list[str]) -> dict[str, str]:
         try:
             importlib.import_module(_MODULES[name])
         except ImportError as err:
-            out[name] = f"not importable ({err}); pip install {_PACKAGES[name]} (tools/requirements.txt, bench extra)"
+            out[name] = f"not importable ({err}); pip install {_PACKAGES[name]} (tools/requirements-bench.txt, bench extra)"
     return out
 
 
@@ -84,8 +84,9 @@ class _System:
         for i in range(len(vecs)):
             self.add(g0 + i, vecs[i], int(stamps[i]), cams[i])
 
-    def settle(self) -> dict[str, Any]:
-        """Work a system does after the fill before it answers well (Qdrant's deferred build; our recall controller)."""
+    def settle(self, warmup: Vec) -> dict[str, Any]:
+        """Work a system does after the fill before it answers well (Qdrant's deferred build; our recall
+        controller, which samples some of the ``warmup`` queries)."""
         return {}
 
     def search(self, q: Vec, k: int, knob: int | None = None) -> list[int]:
@@ -108,7 +109,6 @@ class _Ours(_System):
 
         self.idx = TemporalIndex(dim=cfg["dim"], capacity=cfg["size"], ttl_s=0)  # the shipped defaults
         self.knob = "probes"
-        self.cfg = cfg
 
     def add(self, g: int, v: Vec, stamp_ns: int, cam: str) -> None:
         from videorag_ros.core.index import Payload
@@ -120,13 +120,12 @@ class _Ours(_System):
 
         self.idx.add_many(vecs, [Payload(c, int(s), g0 + i, "motion") for i, (s, c) in enumerate(zip(stamps, cams, strict=True))])
 
-    def settle(self) -> dict[str, Any]:
+    def settle(self, warmup: Vec) -> dict[str, Any]:
         from videorag_ros.bench.index import _controller_state
 
         t0 = time.perf_counter()
-        qs = self.cfg["warmup_queries"]
         for _ in range(2):  # the recall controller samples every 16th query and settles (as `videorag bench index` does)
-            for q in qs:
+            for q in warmup:
                 self.idx.search(q, 10)
             self.idx.wait_idle(3600.0)
         sample_every, self.idx.recall_sample_every = self.idx.recall_sample_every, 0  # sampling paused while timed
@@ -302,7 +301,7 @@ class _Qdrant(_System):
         self.shard.update(qe.UpdateOperation.upsert_points(pts))
         self.count += n
 
-    def settle(self) -> dict[str, Any]:
+    def settle(self, warmup: Vec) -> dict[str, Any]:
         t0 = time.perf_counter()
         self.shard.optimize()
         self.build_s = time.perf_counter() - t0
@@ -349,7 +348,7 @@ def run_system(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
 
     Args:
         name: ``ours``, ``hnswlib``, ``faiss`` or ``qdrant``.
-        cfg: The workload and system settings (see ``main`` in bench_index).
+        cfg: The workload and system settings (see ``_main_peers`` in bench/index.py).
 
     Returns:
         Insert, query and window percentiles (ms), recall@10, memory, the knob sweep and notes.
@@ -393,11 +392,8 @@ def run_system(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
     noise = qrng.standard_normal((cfg["queries"], dim)).astype(np.float32) * np.float32(cfg["query_noise"] / math.sqrt(dim))
     queries = truth[picks] + noise
     queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
-    cfg = dict(cfg, warmup_queries=queries)
-    if isinstance(system, _Ours):
-        system.cfg = cfg
     t1 = time.perf_counter()
-    settled = system.settle()
+    settled = system.settle(queries)
     settle_s = time.perf_counter() - t1
     rss_settled = _rss() - rss0
     rss_peak = _rss("VmHWM") - rss0
