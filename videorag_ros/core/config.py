@@ -104,8 +104,8 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("index.snapshot_period_s", 0.0, "Snapshot period; 0 = only at shutdown.", min=0.0, max=86400.0, unit="s"),
     _p("index.load_on_start", True, "Reload the snapshot at start (a corrupt one is logged and skipped)."),
     _p("index.thumbnail_budget_bytes", 8 * 1024 * 1024, "Total bytes of JPEG thumbnails kept with the memory (oldest dropped first); 0 keeps none.", min=0, max=1 << 30, unit="B"),
-    _p("index.recall_floor", 0.9, "Sampled recall@10 wanted from HNSW: under it the beam is raised within index.hnsw_budget_ms, then queries are answered exactly (the graph is rebuilt once); 0 disables.", min=0.0, max=1.0),
-    _p("index.hnsw_budget_ms", 3.0, "Predicted cost of a global HNSW query up to which the beam is raised for recall; beyond it, exact scans.", min=0.0, max=1000.0, unit="ms"),
+    _p("index.recall_floor", 0.9, "Sampled recall@10 wanted from the run level: under it more runs are probed within index.search_budget_ms, then queries are answered exactly; 0 disables.", min=0.0, max=1.0),
+    _p("index.search_budget_ms", 3.0, "Predicted cost of a global query through the run level up to which more runs are probed for recall; beyond it, exact scans.", min=0.0, max=1000.0, unit="ms"),
     _p("security.allowed_dirs", [], "Directories the node may read models and reference images from and keep its snapshot in (symlinks and '..' resolved); the model search path is always allowed. Empty: unconfined (logged at start-up). The shipped config/edge.yaml allows /var/lib/videorag and ~/.ros/videorag."),
     _p("watchdog.period_s", 0.05, "How often the watchdogs are evaluated (also after every frame).", min=0.005, max=1.0, unit="s"),
     _p("watchdog.encoder_deadline_ms", 1000.0, "Longest one frame may spend in gate + preprocessing + forward pass + scoring, checked while it runs; 0 disables.", min=0.0, max=600_000.0, unit="ms"),
@@ -248,7 +248,7 @@ class EdgeConfig:
     index_load_on_start: bool = True
     index_thumbnail_budget_bytes: int = 8 * 1024 * 1024
     index_recall_floor: float = 0.9
-    index_hnsw_budget_ms: float = 3.0
+    index_search_budget_ms: float = 3.0
     adapters: AdapterConfig = field(default_factory=AdapterConfig)
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
     allow_no_triggers: bool = False
@@ -421,7 +421,7 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         index_load_on_start=top["index.load_on_start"],
         index_thumbnail_budget_bytes=top["index.thumbnail_budget_bytes"],
         index_recall_floor=top["index.recall_floor"],
-        index_hnsw_budget_ms=top["index.hnsw_budget_ms"],
+        index_search_budget_ms=top["index.search_budget_ms"],
         adapters=adapters,
         watchdog=WatchdogConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("watchdog.")}),
         allow_no_triggers=top["allow_no_triggers"],
