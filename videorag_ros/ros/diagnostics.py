@@ -12,7 +12,7 @@ from videorag_ros.core.converter import ConverterStats
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.watchdog import CAMERA_SILENT, Fault, describe
 
-STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "overhead_excl_forward", "index_insert", "query_encode", "query_search", "query_total")
+STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "overhead_excl_forward", "index_insert", "fleet_handoff", "query_encode", "query_search", "query_total")
 
 
 def _kv(key: str, value: object) -> KeyValue:

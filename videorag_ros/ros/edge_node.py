@@ -51,6 +51,7 @@ from videorag_ros.ros import qos
 from videorag_ros.ros.actions import ActionAdapters
 from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, trigger_event_to_msg
 from videorag_ros.ros.diagnostics import build_diagnostics
+from videorag_ros.ros.fleet_tap import FleetTap
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
 from videorag_ros.ros.query_server import QueryServer
@@ -82,6 +83,7 @@ class EdgeNode(Node):
         self._converters: dict[str, FrameConverter[tuple[Any, int, int]]] = {}
         self._save_thread: threading.Thread | None = None
         self._queries: QueryServer | None = None
+        self.fleet: FleetTap | None = None
         super().__init__(NODE_NAME, **kwargs)
         forward_core_logs(self.get_logger())
         self.config: EdgeConfig = build_edge_config(declare_edge_parameters(self), strict=False)
@@ -116,6 +118,8 @@ class EdgeNode(Node):
         self.create_timer(cfg.watchdog.period_s, self._check_watchdogs, callback_group=safety)
         self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
         self._queries = QueryServer(self, self._on_query)
+        # Selected frames to the fleet store: a bounded outbox here, the store in a child process (ros/fleet_tap.py).
+        self.fleet = FleetTap(self, cfg, self.pipeline) if cfg.fleet.enabled else None
         if cfg.index_snapshot_path and cfg.index_snapshot_period_s > 0:
             self.create_timer(cfg.index_snapshot_period_s, self._save_snapshot_in_background)
         self._running = True
@@ -216,7 +220,9 @@ class EdgeNode(Node):
             # what this package adds around the model (DDS transport is the 'receive' stage).
             stats.record("overhead_excl_forward", (now - rx_ns) * 1e-6 - result.stage_ms["embed"])
         self._check_watchdogs()  # a late frame raises, a good one may clear: after the decision is out
-        self.pipeline.remember(result, rgb)
+        remembered = self.pipeline.remember(result, rgb)
+        if self.fleet is not None:
+            self.fleet.offer(result, remembered)
 
     # --- queries (service thread, off the trigger path) --------------------------------------
     def _on_query(self, request: Any, response: Any) -> Any:
@@ -346,6 +352,8 @@ class EdgeNode(Node):
     def _publish_diagnostics(self) -> None:
         conversions = {cam: c.stats() for cam, c in self._converters.items()}
         msg = build_diagnostics(self.pipeline, self._mailbox.dropped, conversions, self.watchdog.active(), self.config, outputs=self.actions.state)
+        if self.fleet is not None:
+            msg.status.append(self.fleet.diagnostic_status())
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
 
@@ -366,6 +374,8 @@ class EdgeNode(Node):
             pipeline.index.close()
         if self._queries is not None:
             self._queries.close()
+        if self.fleet is not None:
+            self.fleet.close()
         super().destroy_node()
 
 
