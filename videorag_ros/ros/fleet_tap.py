@@ -32,6 +32,7 @@ from videorag_ros.core.index import Payload
 from videorag_ros.core.pipeline import EdgePipeline, FrameResult
 from videorag_ros.core.printable import printable
 from videorag_ros.core.stamps import stamp_to_ns
+from videorag_ros.fleet.errors import require
 from videorag_ros.fleet.exporter import FleetExporter
 from videorag_ros.fleet.point import FleetPoint, Pose
 from videorag_ros.fleet.selector import MomentSelector
@@ -71,8 +72,11 @@ class FleetTap:
 
         Raises:
             ConfigError: The pose type needs a message package that is missing.
+            MissingDependencyError: qdrant-client / qdrant-edge-py is not installed.
         """
         cfg = config.fleet
+        # A missing package stops the node at start-up with one line, not later in the store worker.
+        require("qdrant_client" if cfg.url or cfg.embedded_engine == "local" else "qdrant_edge")
         self._cfg, self._pipeline, self._node = cfg, pipeline, node
         self._selector = MomentSelector(robot_id=cfg.robot_id, model=pipeline.encoder.name, keyframe_interval_s=cfg.keyframe_interval_s, moment_max_s=cfg.moment_max_s)
         self._poses: deque[tuple[int, Pose]] = deque(maxlen=POSE_HISTORY)
