@@ -73,6 +73,8 @@ def test_a_failing_server_never_holds_up_offers_and_the_outbox_stays_bounded(bad
         t = time.monotonic()
         ex.close(drain_s=0.5)
         assert time.monotonic() - t < 15.0
+    end = ex.stats()
+    assert end.unsent_at_close > 0 and end.accepted == end.sent + end.dropped + end.rejected + end.unsent_at_close  # every point accounted for
 
 
 @pytest.mark.parametrize(("mode", "error"), [("500", StoreUnavailable), ("429", StoreUnavailable), ("hang", StoreUnavailable)])

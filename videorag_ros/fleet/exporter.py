@@ -59,6 +59,7 @@ class ExporterStats:
         last_error_age_s: Seconds since it (None when none).
         send_ms: Per-batch round trip ``{p50, p95, p99, n}`` (empty before the first).
         worker: The store worker's own counters (TTL sweeps, deleted points, index builds).
+        unsent_at_close: Points still in the outbox when ``close`` gave up (logged).
     """
 
     state: str
@@ -74,6 +75,7 @@ class ExporterStats:
     last_error_age_s: float | None
     send_ms: dict[str, float]
     worker: dict[str, Any]
+    unsent_at_close: int = 0
 
 
 class FleetExporter:
@@ -94,7 +96,7 @@ class FleetExporter:
         self._lock = threading.Lock()
         self._state = "starting"
         self._in_flight = 0
-        self._sent = self._rejected = self._retries = self._restarts = 0
+        self._sent = self._rejected = self._retries = self._restarts = self._unsent = 0
         self._last_error, self._last_error_t = "", 0.0
         self._worker_status: dict[str, Any] = {}
         self._send_stats = StageStats()
@@ -117,14 +119,17 @@ class FleetExporter:
     def close(self, *, drain_s: float = 2.0) -> None:
         """Send what the outbox holds for up to ``drain_s``, then stop the sender and the worker."""
         deadline = time.monotonic() + drain_s
-        while len(self._outbox) and self._thread.is_alive() and time.monotonic() < deadline and self.stats().state == "ok":
+        while self.stats().backlog and self._thread.is_alive() and time.monotonic() < deadline and self.stats().state in ("ok", "starting"):
             time.sleep(0.05)
         self._stop.set()
         self._outbox.close()
         self._thread.join(timeout=max(1.0, self._cfg.timeout_s + 1.0))
         self._end_worker()
+        left = len(self._outbox)
         with self._lock:
-            self._state = "closed"
+            self._state, self._unsent = "closed", left
+        if left:
+            log.warning("fleet export closed with %d point(s) not sent (store %s)", left, self._worker_status.get("store") or "never opened")
 
     def stats(self) -> ExporterStats:
         """Counters and state (thread-safe)."""
@@ -135,7 +140,7 @@ class FleetExporter:
                 state=self._state, store=str(self._worker_status.get("store", "")), backlog=len(self._outbox) + self._in_flight,
                 accepted=self._outbox.accepted, sent=self._sent, dropped=self._outbox.dropped, rejected=self._rejected,
                 retries=self._retries, worker_restarts=self._restarts, last_error=self._last_error, last_error_age_s=age,
-                send_ms={k: float(v) for k, v in send.items()}, worker=dict(self._worker_status),
+                send_ms={k: float(v) for k, v in send.items()}, worker=dict(self._worker_status), unsent_at_close=self._unsent,
             )  # fmt: skip
 
     # --- the sender thread --------------------------------------------------------------------
