@@ -26,6 +26,7 @@ def _requirements(name):
 toolchain = _requirements("toolchain")
 ingest = _requirements("ingest")
 fleet = _requirements("fleet")
+bench = _requirements("bench")
 dev = _requirements("dev")
 setup(
     name="videorag",
@@ -36,6 +37,6 @@ setup(
     packages=find_packages(include=["videorag_ros", "videorag_ros.*"]),
     package_data={"videorag_ros": ["py.typed"]},
     install_requires=_requirements("runtime"),
-    extras_require={"toolchain": toolchain, "ingest": ingest, "fleet": fleet, "viz": ["matplotlib>=3.7"], "test": toolchain + ingest + fleet + dev},
+    extras_require={"toolchain": toolchain, "ingest": ingest, "fleet": fleet, "viz": ["matplotlib>=3.7"], "bench": bench, "test": toolchain + ingest + fleet + bench + dev},
     entry_points={"console_scripts": ["videorag = videorag_ros.cli.main:main"]},
 )

@@ -2,8 +2,13 @@
 
 For each model: batch-1 latency p50/p95/p99 on the model's own input size (a rendered
 frame through ``preprocess_batch``, or one tokenized prompt), the int8 speed-up over fp32
-and the int8-vs-fp32 mean cosine on 32 frames/prompts. Backends: onnxruntime CPU EP,
-plus CUDA EP / TensorRT EP and a cached TensorRT engine where this machine has them.
+and the mean cosine to onnxruntime fp32 on 32 frames/prompts. Backends: onnxruntime CPU EP at
+every ``--threads`` count side by side, plus CUDA EP / TensorRT EP and a cached TensorRT
+engine where this machine has them, and OpenVINO's CPU plugin where ``openvino`` is installed
+(``pip install openvino``: a benchmark extra, never needed at run time): the fp32 graph with
+OpenVINO's default precision hint (bf16 on CPUs with bf16 instructions: AMX, AVX512_BF16, it
+runs fp32 models in bf16 without being asked) and forced to f32, and onnxruntime's int8 graph.
+Without openvino the table says so and goes on.
 
 Default models: the shipped ``videorag-tiny`` (fp32 reference files and its int8 files),
 and random-init ``clip-vit-b32`` and ``mobileclip-s0`` exported to a cache directory and
@@ -48,6 +53,7 @@ class Row:
     precision: str
     backend: str
     input: str
+    threads: int | None = None
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
@@ -164,7 +170,47 @@ def _backends() -> list[str]:
 _EP_LABEL = {"cpu": "ORT CPU EP", "cuda": "ORT CUDA EP", "tensorrt": "ORT TensorRT EP"}
 
 
-def _bench_model(spec: str, cache: Path, runs: int, threads: int, step: list[int]) -> list[Row]:
+class _OpenVinoRunner:
+    """One ONNX file compiled by OpenVINO's CPU plugin, batch in -> first output out (benchmark only)."""
+
+    def __init__(self, path: Path, *, input_name: str, threads: int, precision: str | None) -> None:
+        import openvino as ov
+
+        config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
+        if precision is not None:
+            config["INFERENCE_PRECISION_HINT"] = precision
+        self._compiled = ov.Core().compile_model(str(path), "CPU", config)
+        self._request = self._compiled.create_infer_request()
+        self._input = input_name
+        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT")
+        name = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
+        self.precision = {"f32": "fp32", "f16": "fp16"}.get(name, name)  # OpenVINO's names -> this table's
+        self.providers = ["OpenVINO CPU"]
+
+    def run(self, x: Any) -> Any:
+        import numpy as np
+
+        out = self._request.infer({self._input: x})
+        return np.asarray(next(iter(out.values())), dtype=np.float32)
+
+
+def openvino_status() -> tuple[bool, str]:
+    """Whether OpenVINO can be benchmarked here, and a line saying what it would run fp32 models in."""
+    try:
+        import openvino as ov
+    except ImportError:
+        return False, "OpenVINO: not installed (pip install openvino: a benchmark extra, listed in tools/requirements.txt)"
+    try:
+        core = ov.Core()
+        caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        value = core.get_property("CPU", "INFERENCE_PRECISION_HINT")
+        hint = value.get_type_name() if hasattr(value, "get_type_name") else str(value)
+    except Exception as err:  # a plugin that cannot start is reported, not fatal
+        return False, f"OpenVINO {ov.__version__}: CPU plugin unavailable ({type(err).__name__}: {err})"
+    return True, f"OpenVINO {ov.__version__}: CPU capabilities {', '.join(caps)}; default inference precision {hint} (fp32 models run in it unless told f32)"
+
+
+def _bench_model(spec: str, cache: Path, runs: int, threads_list: Sequence[int], step: list[int], *, openvino: bool = False) -> list[Row]:
     import numpy as np
 
     from videorag_ros.core.encoder.manifest import load_manifest
@@ -195,28 +241,46 @@ def _bench_model(spec: str, cache: Path, runs: int, threads: int, step: list[int
         x = data[:1]
         shape = "x".join(str(d) for d in x.shape) + (" float32" if tower == "image" else " int64")
         ref_emb = None
-        fp32_p50: dict[str, float] = {}
+        fp32_p50: dict[tuple[str, int | None], float] = {}
         for art in sorted(tarts, key=lambda a: a.precision != "fp32"):
+            configs: list[tuple[str, int | None, str | None]] = []  # (backend, threads, OpenVINO precision hint)
             for be in backends:
+                configs += [(be, t if be == "cpu" else None, None) for t in (threads_list if be == "cpu" else threads_list[:1])]
+            if openvino:
+                hints: tuple[str | None, ...] = (None, "f32") if art.precision == "fp32" else (None,)
+                configs += [("openvino", t, hint) for hint in hints for t in threads_list]
+            for be, t, hint in configs:
+                be_label = _EP_LABEL.get(be, "OpenVINO CPU")
                 step[0] += 1
-                _say(f"[{step[0]}] {label} {tower} {art.precision} {_EP_LABEL[be]}: {runs} runs at batch 1 ...")
-                sess = OnnxSession(art.path, input_name=tspec.input_name, output_name=tspec.output_name, backend=be, threads=threads)
+                _say(f"[{step[0]}] {label} {tower} {art.precision} {be_label}{'' if t is None else f' {t} thread(s)'}: {runs} runs at batch 1 ...")
+                precision, note = art.precision, art.note
+                sess: Any
+                if be == "openvino":
+                    sess = _OpenVinoRunner(art.path, input_name=tspec.input_name, threads=t or 1, precision=hint)
+                    how = "default precision" if hint is None else "precision hint"
+                    note = "; ".join(x for x in (art.note, f"OpenVINO {how} {sess.precision}") if x)
+                    if art.precision == "fp32" and sess.precision != "fp32":
+                        precision = f"fp32->{sess.precision}"
+                else:
+                    sess = OnnxSession(art.path, input_name=tspec.input_name, output_name=tspec.output_name, backend=be, threads=t or 1)
                 p50, p95, p99 = _time(sess.run, x, runs)
-                row = Row(label, kind, tower, art.precision, _EP_LABEL[be], shape, p50, p95, p99, note=art.note)
-                if be == "cpu":
+                row = Row(label, kind, tower, precision, be_label, shape, t, p50, p95, p99, note=note)
+                if be_label in ("ORT CPU EP", "OpenVINO CPU"):
                     emb = np.concatenate([sess.run(data[i : i + 8]) for i in range(0, len(data), 8)])
-                    if art.precision == "fp32":
-                        ref_emb = emb
+                    if art.precision == "fp32" and be_label == "ORT CPU EP" and ref_emb is None:
+                        ref_emb = emb  # the reference: onnxruntime fp32 at the first thread count
                     elif ref_emb is not None:
                         row.cosine_vs_fp32 = mean_cosine(ref_emb, emb)
-                if art.precision == "fp32":
-                    fp32_p50[be] = p50
-                elif be in fp32_p50:
-                    row.speedup_vs_fp32 = fp32_p50[be] / p50
+                key = (be_label, t)
+                if art.precision == "fp32" and precision == "fp32":
+                    fp32_p50[key] = p50
+                elif art.precision != "fp32" and key in fp32_p50:
+                    row.speedup_vs_fp32 = fp32_p50[key] / p50
                 rows.append(row)
                 _say(f"    p50 {p50:.3f} ms  p95 {p95:.3f} ms  p99 {p99:.3f} ms")
         if tower == "image":
-            rows += _engine_rows(manifest, label=label, kind=kind, x=x, shape=shape, runs=runs, fp32_p50=fp32_p50, step=step)
+            ort_fp32 = {be: fp32_p50[(_EP_LABEL[be], t)] for be in _EP_LABEL for t in (threads_list[0], None) if (_EP_LABEL[be], t) in fp32_p50}
+            rows += _engine_rows(manifest, label=label, kind=kind, x=x, shape=shape, runs=runs, fp32_p50=ort_fp32, step=step)
     return rows
 
 
@@ -234,7 +298,7 @@ def _engine_rows(manifest: Any, *, label: str, kind: str, x: Any, shape: str, ru
     p50, p95, p99 = _time(engine.run, x, runs)
     precision = "int8" if "-int8-" in engine.providers[0] else "fp16"
     ref = fp32_p50.get("cuda") or fp32_p50.get("cpu")
-    return [Row(label, kind, "image", precision, engine.providers[0], shape, p50, p95, p99, ref / p50 if ref else None, note="speed-up vs ORT fp32")]
+    return [Row(label, kind, "image", precision, engine.providers[0], shape, None, p50, p95, p99, ref / p50 if ref else None, note="speed-up vs ORT fp32")]
 
 
 def _fmt(v: float | None, spec: str) -> str:
@@ -243,24 +307,26 @@ def _fmt(v: float | None, spec: str) -> str:
 
 def format_table(rows: Sequence[Row]) -> str:
     """A fixed-width text table of the rows."""
-    head = ("model", "tower", "prec", "backend", "input", "p50 ms", "p95 ms", "p99 ms", "int8 speed-up", "cos vs fp32", "note")
+    head = ("model", "tower", "prec", "backend", "thr", "input", "p50 ms", "p95 ms", "p99 ms", "int8 speed-up", "cos vs fp32", "note")
     body = [
         (
             r.model,
             r.tower,
             r.precision,
             r.backend,
+            "-" if r.threads is None else str(r.threads),
             r.input,
             _fmt(r.p50_ms, ".3f"),
             _fmt(r.p95_ms, ".3f"),
             _fmt(r.p99_ms, ".3f"),
             _fmt(r.speedup_vs_fp32, ".2f") + ("x" if r.speedup_vs_fp32 else ""),
-            _fmt(r.cosine_vs_fp32, ".4f"),
+            _fmt(r.cosine_vs_fp32, ".5f"),
             r.note,
         )
         for r in rows
     ]
     widths = [max(len(str(c)) for c in col) for col in zip(head, *body, strict=True)]
+
     def line(cells: Sequence[object]) -> str:
         return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
@@ -272,10 +338,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="videorag bench model", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), help="model names/dirs, or random:<arch> (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=200, help="timed batch-1 runs per configuration (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (default: %(default)s)")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    default_threads = sorted({1, min(cores, 2), min(cores, 4)})
+    parser.add_argument("--threads", type=int, nargs="+", default=default_threads, help="CPU threads per configuration, side by side (default: %(default)s)")
+    parser.add_argument("--backends", nargs="+", choices=("ort", "openvino"), default=["ort", "openvino"], help="runtimes to measure (default: %(default)s; OpenVINO where installed)")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "videorag" / "models", help="random-init exports (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args(argv)
+    if not args.runs >= 1 or not all(1 <= t <= 256 for t in args.threads):
+        print(f"error: --runs must be >= 1 and --threads between 1 and 256; got {args.runs}, {args.threads}", file=sys.stderr)
+        return 2
+    args.threads = sorted(set(args.threads))
 
     import logging
 
@@ -286,23 +359,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     errors: dict[str, str] = {}
     step = [0]
+    openvino, openvino_line = openvino_status() if "openvino" in args.backends else (False, "OpenVINO: not requested (--backends)")
     t0 = time.perf_counter()
     for spec in args.models:
         try:
-            rows += _bench_model(spec, args.cache_dir, args.runs, args.threads, step)
+            rows += _bench_model(spec, args.cache_dir, args.runs, args.threads, step, openvino=openvino)
         except VideoragError as err:
             errors[spec] = str(err)
             print(f"error: {spec}: {err}", file=sys.stderr)
-    print(f"videorag bench model: batch 1, {args.runs} runs, {args.threads} onnxruntime thread(s), {platform.machine()} {os.cpu_count()} CPUs")
+    threads = ", ".join(str(t) for t in args.threads)
+    print(f"videorag bench model: batch 1, {args.runs} runs, {threads} CPU thread(s), {platform.machine()} {os.cpu_count()} CPUs; {openvino_line}")
     print(format_table(rows))
     for spec, problem in errors.items():
         print(f"{spec}: {problem}")
-    print("random-init rows: architecture cost only, embeddings are meaningless; speed-up = fp32 p50 / int8 p50 on the same backend")
+    print(
+        "random-init rows: architecture cost only, embeddings are meaningless; speed-up = fp32 p50 / int8 p50 on the same backend and threads; "
+        "cos vs fp32: mean cosine to onnxruntime fp32 (first thread count) on 32 inputs; prec a->b: an fp32 graph OpenVINO ran in b"
+    )
     _say(f"done in {time.perf_counter() - t0:.0f} s")
     if args.json:
         print(
             json.dumps(
-                {"bench": "model", "runs": args.runs, "threads": args.threads, "cpus": os.cpu_count(), "rows": [asdict(r) for r in rows], "errors": errors}
+                {"bench": "model", "runs": args.runs, "threads": args.threads, "cpus": os.cpu_count(), "openvino": openvino_line, "rows": [asdict(r) for r in rows], "errors": errors}
             )
         )
     return 1 if errors and not rows else 0

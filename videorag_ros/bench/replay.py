@@ -27,6 +27,12 @@ CPU over the replay (``/proc/<pid>/stat`` utime+stime, % of one core) and peak R
 keep-last-1 reader, a frame is replaced in the reader's history when the node's executor
 does not take it before the next one arrives (a CPU-starved node), or lost in transport.
 
+Two cameras (``--cameras 2``): every frame of the bag is published a second time, half a
+frame period later, on ``/camera/cam2/image_raw`` (a second, free-running camera at the same
+rate), and the node gets a second camera ``cam2``. Trigger scores then count the first camera
+only; latency, drops and CPU cover both, and the table shows each camera's glass-to-action and
+the first and second half of the replay (a growing backlog shows as a later half that is slower).
+
 With a random-init model (manifest ``source`` says so) or ``--latency-only``, trigger
 decisions are meaningless: only the latency and cost columns are printed, and an
 always-active probe trigger (not scored) is added so that every embedded frame publishes a
@@ -100,11 +106,19 @@ def resolve_model(spec: str | None, cache: Path) -> str | None:
     return str(path)
 
 
-def _bench_params(base: Path, model: str | None, out: Path, *, probe: bool) -> Path:
+#: Topic and camera id of the second camera (``--cameras 2``): a copy of the bag's camera.
+MIRROR_CAMERA = "cam2"
+MIRROR_TOPIC = f"/camera/{MIRROR_CAMERA}/image_raw"
+
+
+def _bench_params(base: Path, model: str | None, out: Path, *, probe: bool, cameras: int = 1) -> Path:
     from videorag_ros.core.config import dump_params_file, load_params_file, override_model
 
     flat = load_params_file(base)
     override_model(flat, model)
+    if cameras == 2:
+        flat["cameras"] = [*flat.get("cameras", ["front"]), MIRROR_CAMERA]
+        flat[f"{MIRROR_CAMERA}.topic"] = MIRROR_TOPIC
     # Never drive a real robot's stop topics from a benchmark; fresh diagnostics often; a camera
     # waiting for the replay to start is not a fault worth reporting.
     flat.update({"estop_topic": f"{NS}/estop", "cmd_vel_topic": f"{NS}/cmd_vel_safety", "diagnostics_period_s": 0.5})
@@ -137,23 +151,41 @@ def _bags(args: argparse.Namespace, out: Path) -> list[tuple[Path, Any]]:
     return [(found[n], load_annotation(found[n])) for n in names]
 
 
-def _recording_source(bag: Path, topics: Sequence[str]) -> Any:
-    """An ``ImageBagSource`` that remembers, per published frame, restamped stamp -> recorded stamp."""
-    from videorag_ros.recordings.bag_reader import BagMessage, ImageBagSource
+def _recording_source(bag: Path, topics: Sequence[str], *, mirror_period_ns: int = 0) -> Any:
+    """An ``ImageBagSource`` that remembers, per published frame, restamped stamp -> recorded stamp.
+
+    With ``mirror_period_ns`` > 0 every message of the (single) played topic is published again
+    on ``MIRROR_TOPIC``, half that period later: a second camera at the same rate.
+    """
+    import dataclasses
+    from collections.abc import Iterator
+
+    from videorag_ros.recordings.bag_reader import BagMessage, BagTopic, ImageBagSource
 
     class RecordingSource(ImageBagSource):
         def __init__(self) -> None:
             super().__init__(bag, topics)
             self.recorded: dict[int, int] = {}  # restamped (wall) stamp -> recorded (bag) stamp
-            self.published: list[tuple[int, int]] = []  # (recorded, restamped) in publish order
+            self.published: list[tuple[int, int]] = []  # (recorded, restamped) in publish order, first camera
             self.restamp_ms: list[float] = []
+            if mirror_period_ns:
+                (first,) = [t for t in self.topics if t.name in self.selected]
+                self.topics = [*self.topics, BagTopic(MIRROR_TOPIC, first.msgtype, first.count, True)]
+                self.selected = (*self.selected, MIRROR_TOPIC)
+
+        def messages(self) -> Iterator[BagMessage]:
+            for msg in super().messages():
+                yield msg
+                if mirror_period_ns:
+                    yield dataclasses.replace(msg, topic=MIRROR_TOPIC, log_time_ns=msg.log_time_ns + mirror_period_ns // 2)
 
         def restamp(self, msg: BagMessage, stamp_ns: int) -> bytes:
             t0 = time.perf_counter()
             data = super().restamp(msg, stamp_ns)
             self.restamp_ms.append((time.perf_counter() - t0) * 1e3)
             self.recorded[stamp_ns] = msg.stamp_ns
-            self.published.append((msg.stamp_ns, stamp_ns))
+            if msg.topic != MIRROR_TOPIC:
+                self.published.append((msg.stamp_ns, stamp_ns))
             return data
 
     return RecordingSource()
@@ -221,7 +253,8 @@ def run_scenario(
         graph.wait_ready([], timeout_s=180.0)
         mon = graph.monitor
         encoder = mon.pipeline_values().get("encoder", "?")
-        source = _recording_source(bag, list(ann.topics))
+        mirror_ns = round(1e9 / ann.fps) if args.cameras == 2 else 0
+        source = _recording_source(bag, list(ann.topics), mirror_period_ns=mirror_ns)
         with source:
             _say(f"  replaying {ann.frames} frames at {args.rate:g}x ...")
             summary, node_cpu_s, own_cpu_s, wall_s = _replay_into_graph(graph, source, graph.proc.pid, args.rate, 1.0 / ann.fps)
@@ -237,7 +270,12 @@ def run_scenario(
 
     mapped = [(r, source.recorded.get(r.stamp_ns)) for r in records]
     unmapped = sum(1 for _, s in mapped if s is None)
-    transitions = [Transition(r.trigger, r.state, s, r.camera_id) for r, s in mapped if s is not None and r.state in (ENTER, EXIT) and r.trigger != PROBE]
+    scored_camera = cameras[0]  # with --cameras 2, the second camera sees the same scene: not scored twice
+    transitions = [
+        Transition(r.trigger, r.state, s, r.camera_id)
+        for r, s in mapped
+        if s is not None and r.state in (ENTER, EXIT) and r.trigger != PROBE and r.camera_id == scored_camera
+    ]
     score = score_run(ann, transitions, budget_s=args.budget, triggers=triggers)
     # Time to action (wall): the ENTER's arrival at the monitor minus the publish stamp of the event's first frame.
     to_action = []
@@ -251,6 +289,7 @@ def run_scenario(
         )
         if wall0 is not None and enter is not None:
             to_action.append(round((enter.stamp_ns + enter.wire_latency_ms * 1e6 - wall0) * 1e-9, 4))
+    half = (records[0].stamp_ns + records[-1].stamp_ns) // 2 if records else 0
     stages = stage_table(values)
     counts = {k: sum(int(float(c.get(k, 0))) for c in cams.values()) for k in ("received", "admitted", "embedded", "dropped", "rejected_input")}
     published = sum(summary.published.values())
@@ -262,7 +301,18 @@ def run_scenario(
         "time_to_trigger_s": [e.time_to_trigger_s for e in score.events if e.time_to_trigger_s is not None],
         "time_to_action_s": to_action,
         "glass_to_action_wire_ms": percentiles([r.wire_latency_ms for r in records]),
+        "glass_to_action_wire_ms_per_camera": {cam: percentiles([r.wire_latency_ms for r in records if r.camera_id == cam]) for cam in cameras},
+        # A backlog that grows over the replay shows as a second half slower than the first.
+        "glass_to_action_wire_ms_halves": [
+            percentiles([r.wire_latency_ms for r in records if r.stamp_ns < half]),
+            percentiles([r.wire_latency_ms for r in records if r.stamp_ns >= half]),
+        ],
         "wire_latency_samples_ms": [round(r.wire_latency_ms, 3) for r in records],
+        "wire_latency_samples_by_camera_ms": {cam: [round(r.wire_latency_ms, 3) for r in records if r.camera_id == cam] for cam in cameras},
+        "wire_latency_halves_samples_ms": [
+            [round(r.wire_latency_ms, 3) for r in records if r.stamp_ns < half],
+            [round(r.wire_latency_ms, 3) for r in records if r.stamp_ns >= half],
+        ],
         "glass_to_action_node_ms": stages.get("glass_to_action", {}),
         "glass_to_decision_ms": stages.get("glass_to_decision", {}),
         "stages_ms": stages,
@@ -301,7 +351,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     base = args.params or scenarios_params()
     manifest = load_manifest(model or str(_flat(base).get("model", "videorag-tiny")), verify=False)
     meaningful = not (args.latency_only or str(manifest.raw.get("source", "")).startswith("random-init"))
-    params = _bench_params(base, model, out, probe=not meaningful)
+    params = _bench_params(base, model, out, probe=not meaningful, cameras=args.cameras)
     config = build_edge_config(_flat(params))
     domain = args.domain if args.domain is not None else 150 + os.getpid() % 80
     made = args.bags is None
@@ -311,7 +361,10 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for i, (bag, ann) in enumerate(bags, 1):
             cameras = []
-            for topic in ann.topics:
+            if args.cameras == 2 and len(ann.topics) != 1:
+                msg = f"{bag}: --cameras 2 copies a single-camera bag onto a second camera; this bag has topics {list(ann.topics)}"
+                raise ConfigError(msg)
+            for topic in [*ann.topics, *([MIRROR_TOPIC] if args.cameras == 2 else [])]:
                 cam = next((c.id for c in config.cameras if absolute_topic(c.topic) == topic), None)
                 if cam is None:
                     msg = f"{bag}: topic {topic} is not the topic of any camera in {params} ({', '.join(f'{c.id}={c.topic}' for c in config.cameras)})"
@@ -327,6 +380,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             shutil.rmtree(out / "bags", ignore_errors=True)  # raw frames: ~140 MB per 10 s scenario
     totals = total_counts(scores)
     wire_all = [x for r in results for x in r["wire_latency_samples_ms"]]
+    halves = [[x for r in results for x in r["wire_latency_halves_samples_ms"][h]] for h in (0, 1)]
     return {
         "bench": "replay",
         "model": manifest.name,
@@ -344,7 +398,13 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             t: {"events": c.events, "detected": c.detected, "false_positives": c.false_positives, "precision": c.precision, "recall": c.recall}
             for t, c in totals.items()
         },
+        "cameras": args.cameras,
         "glass_to_action_wire_ms_all": percentiles(wire_all),
+        "glass_to_action_wire_ms_all_per_camera": {
+            cam: percentiles([x for r in results for x in r["wire_latency_samples_by_camera_ms"].get(cam, [])])
+            for cam in dict.fromkeys(c for r in results for c in r["wire_latency_samples_by_camera_ms"])
+        },
+        "glass_to_action_wire_ms_all_halves": [percentiles(h) for h in halves],
         "time_to_trigger_s_all": [x for r in results for x in r["time_to_trigger_s"]],
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()},
         "out_dir": str(out),
@@ -392,7 +452,13 @@ def format_table(r: dict[str, Any]) -> str:
     total = ["all", str(t["events"]), str(t["detected"]), str(t["false_positives"]), _f(t["precision"]), _f(t["recall"]), "", ""] if scored else ["all"]
     total += [_lat(r["glass_to_action_wire_ms_all"])]
     rows.append(total + [""] * (len(head) - len(total)))
+    extra = [(f"  camera {cam}", s) for cam, s in r.get("glass_to_action_wire_ms_all_per_camera", {}).items()] if r.get("cameras", 1) > 1 else []
+    extra += [(f"  {name} half", s) for name, s in zip(("first", "second"), r.get("glass_to_action_wire_ms_all_halves", []), strict=False)]
+    for label, stats in extra:
+        row = [label] + ([""] * 7 if scored else []) + [_lat(stats)]
+        rows.append(row + [""] * (len(head) - len(row)))
     widths = [max(len(c) for c in col) for col in zip(head, *rows, strict=True)]
+
     def line(cells: Sequence[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
@@ -402,7 +468,8 @@ def format_table(r: dict[str, Any]) -> str:
 def _print(r: dict[str, Any]) -> None:
     b = r["bags"]
     bags = f"{b['width']}x{b['height']} rgb8 at {b['fps']:g} fps, {b['seconds']:g} s each" if isinstance(b, dict) else b
-    print(f"videorag bench replay: {len(r['scenarios'])} scenario(s), {bags}; replayed at {r['rate']:g}x, restamped; budget {r['budget_s']:g} s")
+    cams = f"; {r['cameras']} cameras (the bag's frames again on {MIRROR_TOPIC}, half a frame later)" if r.get("cameras", 1) > 1 else ""
+    print(f"videorag bench replay: {len(r['scenarios'])} scenario(s), {bags}; replayed at {r['rate']:g}x, restamped; budget {r['budget_s']:g} s{cams}")
     print(f"model {r['model']} ({r['model_source']}); encoder {r['encoder']}; {r['machine']['cpu']} x{r['machine']['cores']}")
     print(format_table(r))
     print(
@@ -442,6 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=640, help="made bags: frame width (default: %(default)s)")
     parser.add_argument("--height", type=int, default=480, help="made bags: frame height (default: %(default)s)")
     parser.add_argument("--keep-bags", action="store_true", help="keep the made bags under OUT_DIR/bags")
+    parser.add_argument("--cameras", type=int, choices=(1, 2), default=1, help="2: publish every frame on a second camera too (default: %(default)s)")
     parser.add_argument("--domain", type=int, help="ROS_DOMAIN_ID (default: derived from the pid)")
     parser.add_argument("--out-dir", help="where logs, the parameter file and made bags go (default: a new temporary directory)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
@@ -460,6 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _print(result)
     if args.json:
         for s in result["scenarios"]:
-            s.pop("wire_latency_samples_ms")
+            for key in ("wire_latency_samples_ms", "wire_latency_samples_by_camera_ms", "wire_latency_halves_samples_ms"):
+                s.pop(key)
         print(json.dumps(result))
     return 0

@@ -17,9 +17,10 @@ BENCHES = {
     "hostile": ("videorag_ros.bench.hostile", "issue 11's hostile inputs against a checkout's commands: exit, message, time, peak RSS"),
     "fleet": ("videorag_ros.bench.fleet", "fleet exporter: frame path with it off vs on, export throughput, embedded query latency at 100k / 1M"),
     "ingest": ("videorag_ros.bench.ingest", "the doors (WebSocket, WebRTC, stream bridge): added latency, CPU per stream, load until frames drop"),
+    "gate": ("videorag_ros.bench.gate", "frame gate on real clips: admitted share, static stretches, onset delays"),
 }
 # Benchmarks that never start rclpy (test_dds_confined.py probes every other one).
-ROS_FREE = frozenset({"model", "index"})
+ROS_FREE = frozenset({"model", "index", "gate"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

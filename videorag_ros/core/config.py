@@ -108,14 +108,17 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("diagnostics_period_s", 1.0, "Period of /diagnostics.", min=0.05, max=3600.0, unit="s"),
     _p("model", "videorag-tiny", "Encoder model: a name under the model path or a model directory."),
     _p("encoder_backend", "auto", "Encoder backend.", choices=("auto", "tensorrt", "cuda", "cpu")),
-    _p("encoder_threads", 1, "onnxruntime intra-op threads.", min=1, max=64),
-    _p("gate.thumbnail_width", 64, "Width of the grey thumbnail used for motion/blur.", min=8, max=512, unit="px"),
-    _p("gate.motion_pixel_delta", 20, "Grey-level change that counts a pixel as moved.", min=1, max=255),
-    _p("gate.motion_threshold", 0.02, "Fraction of moved pixels that admits a frame.", min=0.0, max=1.0),
+    _p("encoder_threads", 0, "onnxruntime threads of the image tower on the CPU (idle ones sleep, never spin); 0 = auto: one less than the usable CPUs (affinity, cgroup quota), at least 1, at most 4.", min=0, max=64),
+    _p("gate.thumbnail_width", 96, "Width of the grey thumbnail on which change and blur are measured.", min=8, max=512, unit="px"),
+    _p("gate.motion_pixel_delta", 12, "Least grey-level change (after a global brightness match) that counts a thumbnail pixel as changed; raised automatically above the measured noise.", min=1, max=255),
+    _p("gate.motion_threshold", 0.005, "Fraction of the thumbnail that must change against the last admitted frame to admit a frame for motion.", min=0.0, max=1.0),
+    _p("gate.onset_threshold", 0.0015, "Fraction of the thumbnail that must start moving (since the previous frame, where the image had been still) to admit a frame at once as an onset of new motion.", min=0.0, max=1.0),
     _p("gate.blur_min_variance", 0.0, "Laplacian variance under which a frame is rejected as blurry; 0 disables.", min=0.0, max=1e6),
-    _p("gate.keyframe_interval_s", 0.5, "Admit a frame at least this often.", min=0.0, max=3600.0, unit="s"),
-    _p("gate.max_rate_hz", 10.0, "Maximum admission rate per camera; 0 = unlimited.", min=0.0, max=1000.0, unit="Hz"),
-    _p("gate.motion_rate_hz", 30.0, "Maximum admission rate while motion is high; 0 = unlimited.", min=0.0, max=1000.0, unit="Hz"),
+    _p("gate.keyframe_interval_s", 5.0, "Admit a frame at least this often, even when nothing changes; 0 admits every frame the rate limits allow.", min=0.0, max=3600.0, unit="s"),
+    _p("gate.max_rate_hz", 10.0, "Maximum admission rate per camera, for any reason (onsets included); 0 = no limit but the encoder budget.", min=0.0, max=1000.0, unit="Hz"),
+    _p("gate.motion_rate_hz", 5.0, "Maximum admission rate while the scene keeps changing (onsets are admitted ahead of it); 0 = up to max_rate_hz.", min=0.0, max=1000.0, unit="Hz"),
+    _p("gate.onset_frames", 3, "Frames admitted at up to max_rate_hz from an onset of new motion in a still scene (the onset frame included), so triggers' N-of-M debounce decides quickly.", min=1, max=30),
+    _p("gate.encoder_share", 0.5, "Share of the encoder's measured throughput (1 / the running mean of preprocessing + forward time) that admissions may use, per camera and over all cameras; never admit faster than the encoder drains.", min=0.05, max=1.0),
     _p("index.capacity", 20000, "Frames remembered (ring size).", min=1, max=MAX_INDEX_CAPACITY),
     _p("index.ttl_s", 600.0, "Frames older than this are forgotten.", min=0.0, max=366 * 86400.0, unit="s"),
     _p("index.snapshot_path", "", "Absolute path of the memory snapshot file; empty disables snapshots."),
@@ -168,13 +171,16 @@ TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
 class GateConfig:
     """Frame gate settings (see ``EDGE_PARAMS`` 'gate.*')."""
 
-    thumbnail_width: int = 64
-    motion_pixel_delta: int = 20
-    motion_threshold: float = 0.02
+    thumbnail_width: int = 96
+    motion_pixel_delta: int = 12
+    motion_threshold: float = 0.005
+    onset_threshold: float = 0.0015
     blur_min_variance: float = 0.0
-    keyframe_interval_s: float = 0.5
+    keyframe_interval_s: float = 5.0
     max_rate_hz: float = 10.0
-    motion_rate_hz: float = 30.0
+    motion_rate_hz: float = 5.0
+    onset_frames: int = 3
+    encoder_share: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +288,7 @@ class EdgeConfig:
     diagnostics_period_s: float = 1.0
     model: str = "videorag-tiny"
     encoder_backend: str = "auto"
-    encoder_threads: int = 1
+    encoder_threads: int = 0
     index_capacity: int = 20000
     index_ttl_s: float = 600.0
     index_snapshot_path: str = ""

@@ -51,6 +51,9 @@ def build_diagnostics(
     over = sum(v for (_, name), v in counters.items() if name == "over_budget")
     values = [
         _kv("encoder", pipeline.encoder.describe()),
+        # The admission budget: what one embedded frame costs, and so how often a camera may be admitted.
+        _kv("encoder.cost_ms", round(pipeline.budget.cost_s * 1e3, 3)),
+        _kv("encoder.share", config.gate.encoder_share),
         _kv("estop_active", outputs.estop),
         _kv("twist_mux_engaged", outputs.twist_mux),
         _kv("collision_polygon_engaged", outputs.collision),

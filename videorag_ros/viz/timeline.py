@@ -24,10 +24,14 @@ _CAMERA_COLOURS = ("tab:blue", "tab:purple", "tab:brown", "tab:olive", "tab:cyan
 _REASON_COLOURS = {
     # admitted
     "first": "#6639ba",
+    "onset": "#1a7f37",
     "motion": "#2da44e",
+    "lighting": "#d4a72c",
+    "trigger": "#bf3989",
     "keyframe": "#7ee2a8",
     # rejected by the gate
     "rate": "#9a9a9a",
+    "budget": "#57606a",
     "static": "#6cb6ff",
     "blur": "#bf8700",
     # never reached the gate

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from videorag_ros.core.encoder.manifest import Manifest, load_manifest
 from videorag_ros.core.encoder.onnx_backend import OnnxSession
 from videorag_ros.core.encoder.preprocess import preprocess_batch
+from videorag_ros.core.encoder.threads import ThreadPlan, plan_threads
 from videorag_ros.core.encoder.tokenizers import TextTokenizer, load_tokenizer
 from videorag_ros.core.errors import EncoderError, ModelLoadError
 
@@ -57,11 +58,12 @@ def _normalise(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 class Encoder:
     """Image and text towers of one model plus its tokenizer."""
 
-    def __init__(self, manifest: Manifest, image: Forward, text: Forward | None) -> None:
+    def __init__(self, manifest: Manifest, image: Forward, text: Forward | None, *, threads: ThreadPlan | None = None) -> None:
         """Wrap loaded backends; use ``load_encoder`` to build one."""
         self.manifest = manifest
         self._image = image
         self._text = text
+        self.threads = threads
         self._tokenizer: TextTokenizer | None = None
         if text is not None and manifest.tokenizer_file is not None:
             self._tokenizer = load_tokenizer(manifest)
@@ -82,8 +84,10 @@ class Encoder:
         return self._image.providers[0]
 
     def describe(self) -> str:
-        """One line naming model, precision and backend, for logs and reports."""
-        return f"{self.name} ({self.manifest.precision}, {self.backend})"
+        """One line naming model, precision and backend (and CPU threads on the CPU), for logs and reports."""
+        cpu = self.threads is not None and self.backend == "CPUExecutionProvider"
+        threads = f", {self.threads.threads} thread{'s' if self.threads.threads > 1 else ''}" if cpu and self.threads else ""
+        return f"{self.name} ({self.manifest.precision}, {self.backend}{threads})"
 
     def encode_images(self, frames: list[npt.NDArray[np.uint8]]) -> ImageEmbedding:
         """Embed RGB frames.
@@ -143,13 +147,14 @@ class Encoder:
             raise EncoderError(msg)
 
 
-def load_encoder(model: str, *, backend: str = "auto", threads: int = 1, verify: bool = True) -> Encoder:
+def load_encoder(model: str, *, backend: str = "auto", threads: int = 0, verify: bool = True) -> Encoder:
     """Load a model by name or directory and pick its backend.
 
     Args:
         model: Model name (see ``manifest.search_path``) or directory.
         backend: ``auto`` | ``tensorrt`` | ``cuda`` | ``cpu``.
-        threads: CPU threads for onnxruntime.
+        threads: onnxruntime threads of the image tower on the CPU; 0 = auto (``threads.plan_threads``).
+            The text tower, off the hot path (trigger set-up, queries), runs on one thread.
         verify: Check file hashes against the manifest.
 
     Raises:
@@ -157,6 +162,7 @@ def load_encoder(model: str, *, backend: str = "auto", threads: int = 1, verify:
         ConfigError: A backend this machine cannot provide.
     """
     manifest = load_manifest(model, verify=verify)
+    plan = plan_threads(threads)
     img = manifest.image
     image: Forward | None = None
     if backend in ("auto", "tensorrt"):
@@ -170,7 +176,9 @@ def load_encoder(model: str, *, backend: str = "auto", threads: int = 1, verify:
                     raise
                 log.warning("cached TensorRT engine unusable, falling back to onnxruntime: %s", err)
     if image is None:
-        image = OnnxSession(img.file, input_name=img.input_name, output_name=img.output_name, backend=backend, threads=threads)
+        image = OnnxSession(img.file, input_name=img.input_name, output_name=img.output_name, backend=backend, threads=plan.threads, spin=plan.spin)
+        if image.providers[0] == "CPUExecutionProvider":
+            log.info("image tower on the CPU: %s", plan.why)
     log.info(
         "image tower backend: %s (preference: TensorRT engine -> ORT TensorRT EP -> CUDA EP -> CPU EP; requested '%s')",
         image.providers[0],
@@ -179,9 +187,10 @@ def load_encoder(model: str, *, backend: str = "auto", threads: int = 1, verify:
     text = None
     if manifest.text is not None:
         txt = manifest.text
-        # The text tower runs off the hot path (trigger set-up, queries): CPU is enough.
-        text = OnnxSession(txt.file, input_name=txt.input_name, output_name=txt.output_name, backend="cpu", threads=threads)
-    enc = Encoder(manifest, image, text)
+        # The text tower runs off the hot path (trigger set-up, queries): one CPU thread, so a
+        # query never takes the cores the image tower needs for the next frame.
+        text = OnnxSession(txt.file, input_name=txt.input_name, output_name=txt.output_name, backend="cpu", threads=1, spin=False)
+    enc = Encoder(manifest, image, text, threads=plan)
     log.info("encoder %s", enc.describe())
     return enc
 

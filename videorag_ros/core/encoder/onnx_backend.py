@@ -54,7 +54,7 @@ def choose_providers(backend: str, available: list[str]) -> list[str]:
 class OnnxSession:
     """One ONNX model in an onnxruntime InferenceSession, single input → single output."""
 
-    def __init__(self, path: Path, *, input_name: str, output_name: str, backend: str = "auto", threads: int = 1) -> None:
+    def __init__(self, path: Path, *, input_name: str, output_name: str, backend: str = "auto", threads: int = 1, spin: bool = True) -> None:
         """Load a model.
 
         Args:
@@ -62,7 +62,9 @@ class OnnxSession:
             input_name: Graph input to feed.
             output_name: Graph output to fetch.
             backend: Provider preference (see ``choose_providers``).
-            threads: Intra-op threads.
+            threads: Intra-op threads (the calling thread included).
+            spin: Let idle pool threads spin-wait for work (onnxruntime's default); False makes
+                them sleep, leaving the CPU to other threads between parallel sections.
 
         Raises:
             ModelLoadError: The file is not a loadable ONNX model or lacks the named I/O.
@@ -74,6 +76,7 @@ class OnnxSession:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         try:
             self._sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
         except Exception as err:  # onnxruntime raises several unrelated types for bad files
