@@ -116,33 +116,42 @@ def _latency(store: Any, rng: np.random.Generator, queries: int, n: int) -> dict
 
 
 def bench_query(args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """Query latency per engine and size (sizes grow in one store: 100k, then 1M)."""
+    """Query latency per size and engine (sizes grow in one store per engine: 100k, then 1M).
+
+    Sizes are the outer loop, so both engines are measured at 100k before the long 1M build, and each
+    size's percentiles are printed to stderr as soon as they are known (a run cut short keeps them).
+    """
     from videorag_ros.core.config import FleetConfig
-    from videorag_ros.fleet.store import open_store
+    from videorag_ros.fleet.store import FleetStore, open_store
 
     res: dict[str, Any] = {}
-    for engine in ("edge", "local"):
-        rng = np.random.default_rng(2)
-        cfg = FleetConfig(enabled=True, robot_id="bench", path=str(out / f"q-{engine}"), embedded_engine=engine)
-        store = open_store(cfg, dim=DIM)
-        have = 0
-        try:
-            for n in args.sizes:
+    stores: dict[str, FleetStore] = {}
+    rngs = {engine: np.random.default_rng(2) for engine in ("edge", "local")}
+    have = dict.fromkeys(rngs, 0)
+    try:
+        for n in args.sizes:
+            for engine, rng in rngs.items():
                 if engine == "local" and n > args.local_max:
                     res.setdefault(engine, {})[str(n)] = {"skipped": f"over --local-max {args.local_max}"}
                     continue
+                if engine not in stores:
+                    stores[engine] = open_store(FleetConfig(enabled=True, robot_id="bench", path=str(out / f"q-{engine}"), embedded_engine=engine), dim=DIM)
+                store = stores[engine]
                 t = time.perf_counter()
-                _fill(store, n, rng, have)
+                _fill(store, n, rng, have[engine])
                 fill_s = time.perf_counter() - t
-                have = n
+                have[engine] = n
                 t = time.perf_counter()
                 store.optimize()
                 build_s = time.perf_counter() - t
                 lat = _latency(store, rng, args.queries, n)
                 disk = sum(f.stat().st_size for f in (out / f"q-{engine}").rglob("*") if f.is_file())
                 res.setdefault(engine, {})[str(n)] = {"insert_s": fill_s, "index_build_s": build_s, "latency_ms": lat, "disk_bytes": disk}
-                print(f"  query {engine} {n}: insert {fill_s:.0f} s, build {build_s:.0f} s, p50 {lat['global'].get('p50', 0):.2f} ms", file=sys.stderr)
-        finally:
+                g, f = lat["global"], lat["robot_and_last_10pct"]
+                print(f"  query {engine} {n}: insert {fill_s:.0f} s, build {build_s:.0f} s, disk {disk / 1e6:.0f} MB; global p50/p95/p99 {g['p50']:.2f}/{g['p95']:.2f}/{g['p99']:.2f} ms;"
+                      f" robot+time filter {f['p50']:.2f}/{f['p95']:.2f}/{f['p99']:.2f} ms", file=sys.stderr, flush=True)  # fmt: skip
+    finally:
+        for store in stores.values():
             store.close()
     return res
 
