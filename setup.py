@@ -1,6 +1,7 @@
 """pip install -e . : the ROS-free core and the `videorag` CLI (the runtime only);
 pip install -e .[toolchain] adds model export / quantization / training, .[ingest] the doors
-(videorag bridge, ingest ws|webrtc, stream-client), .[viz] the pictures, .[test] everything
+(videorag bridge, ingest ws|webrtc, stream-client), .[fleet] the fleet memory in Qdrant
+(videorag fleet, fleet.enabled), .[viz] the pictures, .[test] everything
 `make test` uses.
 
 The ROS 2 build (messages, node executables, launch, config) is CMakeLists.txt + colcon. The
@@ -24,6 +25,7 @@ def _requirements(name):
 
 toolchain = _requirements("toolchain")
 ingest = _requirements("ingest")
+fleet = _requirements("fleet")
 bench = _requirements("bench")
 dev = _requirements("dev")
 setup(
@@ -35,6 +37,6 @@ setup(
     packages=find_packages(include=["videorag_ros", "videorag_ros.*"]),
     package_data={"videorag_ros": ["py.typed"]},
     install_requires=_requirements("runtime"),
-    extras_require={"toolchain": toolchain, "ingest": ingest, "viz": ["matplotlib>=3.7"], "bench": bench, "test": toolchain + ingest + bench + dev},
+    extras_require={"toolchain": toolchain, "ingest": ingest, "fleet": fleet, "viz": ["matplotlib>=3.7"], "bench": bench, "test": toolchain + ingest + fleet + bench + dev},
     entry_points={"console_scripts": ["videorag = videorag_ros.cli.main:main"]},
 )

@@ -12,7 +12,7 @@ PY=${PYTHON:-python3}
 PROFILE=${1:-full}
 case "$PROFILE" in
   runtime) REQS=(tools/requirements-ros.txt tools/requirements-runtime.txt) ;;
-  full) REQS=(tools/requirements-ros.txt tools/requirements-runtime.txt tools/requirements-dev.txt tools/requirements-toolchain.txt tools/requirements-ingest.txt tools/requirements-bench.txt) ;;
+  full) REQS=(tools/requirements-ros.txt tools/requirements-runtime.txt tools/requirements-dev.txt tools/requirements-toolchain.txt tools/requirements-ingest.txt tools/requirements-fleet.txt tools/requirements-bench.txt) ;;
   *) echo "error: unknown profile '$PROFILE'; use 'runtime' or 'full'" >&2; exit 2 ;;
 esac
 

@@ -35,6 +35,7 @@ SMALL_ARGS = {
     "watchdog": ["--trials", "1"],
     "hostile": ["--only", "fifo_snapshot_path"],
     "ingest": ["--seconds", "1", "--doors", "ws", "--load", "1x5", "--peers", ""],
+    "fleet": ["--only", "pipeline", "--frames", "5", "--rounds", "1"],
 }
 
 

@@ -38,7 +38,7 @@ ROSDISTRO_MISSING = {
 # ROS packages: rosdep resolves a package name released in the distro (Humble, Jazzy).
 ROS_PACKAGES = {
     "ament_cmake", "ament_cmake_python", "ament_cmake_pytest", "ament_index_python", "rosidl_default_generators",
-    "rosidl_default_runtime", "builtin_interfaces", "std_msgs", "sensor_msgs", "geometry_msgs", "diagnostic_msgs",
+    "rosidl_default_runtime", "builtin_interfaces", "std_msgs", "sensor_msgs", "geometry_msgs", "diagnostic_msgs", "nav_msgs",
     "rosgraph_msgs", "rcl_interfaces", "rclpy", "launch", "launch_ros",
 }
 # pip distribution (as setup.py names it) -> the rosdep key package.xml uses for it
@@ -63,7 +63,8 @@ OPTIONAL_MODULES = {
     "pycuda": "TensorRT runtime, capability-checked", "nav2_msgs": "speed_limit adapter only; no PyPI wheel, present with Nav2",
     "videorag": "this package's own messages (colcon build)",
     "hnswlib": "bench extra: the index's peers (videorag bench index --peers)", "faiss": "bench extra: an index peer",
-    "qdrant_edge": "bench extra: an index peer",
+    "qdrant_edge": "bench extra: an index peer; the fleet extra: the embedded fleet store",
+    "qdrant_client": "fleet extra: a Qdrant server or cluster",
 }
 # Package.xml's ROS keys that tools/requirements-ros.txt cannot name: no PyPI wheel (../shared/ros2-tools).
 NO_WHEEL = {"launch", "launch_ros", "ament_cmake_pytest"}

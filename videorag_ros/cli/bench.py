@@ -15,6 +15,7 @@ BENCHES = {
     "soak": ("videorag_ros.bench.soak", "N cameras at 30 Hz for minutes: bounded latency, counted drops, flat memory"),
     "replay": ("videorag_ros.bench.replay", "scenario bags: trigger precision/recall, time-to-trigger, glass-to-action"),
     "hostile": ("videorag_ros.bench.hostile", "issue 11's hostile inputs against a checkout's commands: exit, message, time, peak RSS"),
+    "fleet": ("videorag_ros.bench.fleet", "fleet exporter: frame path with it off vs on, export throughput, embedded query latency at 100k / 1M"),
     "ingest": ("videorag_ros.bench.ingest", "the doors (WebSocket, WebRTC, stream bridge): added latency, CPU per stream, load until frames drop"),
     "gate": ("videorag_ros.bench.gate", "frame gate on real clips: admitted share, static stretches, onset delays"),
 }

@@ -17,6 +17,7 @@ COMMANDS = {
     "bridge": ("videorag_ros.cli.bridge", "RTSP / HTTP / TCP / UDP / file / webcam source as a camera topic (PyAV)"),
     "ingest": ("videorag_ros.cli.ingest", "doors for remote cameras: ingest ws (WebSocket edge clients) | ingest webrtc (WHIP peers)"),
     "stream-client": ("videorag_ros.cli.stream_client", "the edge side: extract, downscale, JPEG-encode and stream a source to a door"),
+    "fleet": ("videorag_ros.cli.fleet", "the fleet memory in Qdrant: fleet ingest BAG|VIDEO --robot ID | fleet query TEXT | fleet stats"),
     "bench": ("videorag_ros.cli.bench", "benchmarks: pipeline, model, index, query, soak, watchdog, replay, ingest"),
     "model": ("videorag_ros.cli.model", "model tools: train-demo, eval, export, quantize, build-engine"),
 }

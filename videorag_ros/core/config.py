@@ -60,6 +60,35 @@ def _p(name: str, default: Any, description: str, **kw: Any) -> ParamSpec:
     return ParamSpec(name, default, description, **kw)
 
 
+# The fleet exporter (videorag_ros/fleet/, docs/fleet.md): selected frames to Qdrant, off the frame path.
+FLEET_PARAMS: tuple[ParamSpec, ...] = (
+    _p("fleet.enabled", False, "Export selected frames (keyframes, trigger moments' best frames) to the fleet store from the node's own thread."),
+    _p("fleet.robot_id", "", "This robot's id in the fleet store (letters, digits, '_', '-'); required when fleet.enabled."),
+    _p("fleet.url", "", "Qdrant server or cluster, e.g. http://qdrant.local:6333; empty: an embedded on-disk store at fleet.path."),
+    _p("fleet.api_key_file", "", "File holding the Qdrant API key (absolute path; never logged); empty: no key."),
+    _p("fleet.path", "", "Directory of the embedded store (absolute); empty: ~/.ros/videorag/fleet."),
+    _p("fleet.embedded_engine", "edge", "Embedded store: 'edge' = Qdrant Edge (qdrant-edge-py), 'local' = qdrant-client's local mode (see docs/fleet.md).", choices=("edge", "local")),
+    _p("fleet.collection", "videorag_moments", "Collection name (server) or sub-directory (embedded)."),
+    _p("fleet.isolation", "process", "Where the store runs: 'process' = a child process (Qdrant Edge holds the GIL while it indexes: seconds), 'thread' = a thread of the node.", choices=("process", "thread")),
+    _p("fleet.keyframe_interval_s", 1.0, "At most one keyframe per camera this often (stamp time); 0 exports every admitted frame.", min=0.0, max=86400.0, unit="s"),
+    _p("fleet.moment_max_s", 10.0, "A trigger moment exports its best frame at its EXIT, or every this long while it lasts.", min=0.1, max=86400.0, unit="s"),
+    _p("fleet.thumbnails", True, "Send each point's JPEG thumbnail (the memory's, 160 px wide) in its payload."),
+    _p("fleet.outbox_capacity", 3600, "Points waiting to be sent at most; beyond it the oldest are dropped and counted.", min=1, max=1_000_000),
+    _p("fleet.batch_size", 64, "Points per upsert request.", min=1, max=10_000),
+    _p("fleet.flush_interval_s", 1.0, "A partial batch is sent after waiting this long.", min=0.01, max=3600.0, unit="s"),
+    _p("fleet.timeout_s", 5.0, "Timeout of each request to the store.", min=0.1, max=600.0, unit="s"),
+    _p("fleet.backoff_initial_s", 0.5, "First retry delay after a failed request (doubles per failure, jittered).", min=0.01, max=3600.0, unit="s"),
+    _p("fleet.backoff_max_s", 30.0, "Largest retry delay.", min=0.01, max=3600.0, unit="s"),
+    _p("fleet.ttl_s", 7 * 86400.0, "Points older than this (by stamp) are deleted by a periodic delete-by-filter of this robot's points; 0 = keep.", min=0.0, max=3660 * 86400.0, unit="s"),
+    _p("fleet.ttl_sweep_period_s", 600.0, "Period of the TTL sweep.", min=1.0, max=86400.0, unit="s"),
+    _p("fleet.shard_number", 1, "Server: shards of a new collection (spread over the cluster's nodes).", min=1, max=1000),
+    _p("fleet.replication_factor", 1, "Server: copies of each shard in a new collection.", min=1, max=100),
+    _p("fleet.quantization", "int8", "New collection: 'int8' scalar quantization in RAM with originals on disk (rescored), or 'none'.", choices=("int8", "none")),
+    _p("fleet.pose_topic", "", "Odometry or pose topic whose latest pose goes with each point; empty: no pose."),
+    _p("fleet.pose_type", "odometry", "Type of fleet.pose_topic: nav_msgs/Odometry, geometry_msgs/PoseStamped or PoseWithCovarianceStamped.", choices=("odometry", "pose", "pose_with_covariance")),
+    _p("fleet.pose_max_age_s", 1.0, "A pose further than this from a frame's stamp is not attached to it.", min=0.0, max=3600.0, unit="s"),
+)
+
 EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("cameras", ["front"], "Camera ids; each id has a '<id>.*' parameter block."),
     _p("triggers", [], "Trigger names; each has a '<name>.*' parameter block."),
@@ -113,6 +142,7 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("watchdog.encoder_recovery_frames", 3, "Consecutive good, in-time frames that clear an encoder fault.", min=1, max=1000),
     _p("watchdog.worker_stall_s", 2.0, "A frame worker that makes no progress this long (outside a deadline-watched forward pass) has stalled.", min=0.1, max=3600.0, unit="s"),
     _p("watchdog.on_worker_fault", "stop", "A frame worker that died or stalled: 'stop' engages the e-stop, 'warn' only reports.", choices=POLICIES),
+    *FLEET_PARAMS,
 )
 
 CAMERA_PARAMS: tuple[ParamSpec, ...] = (
@@ -222,6 +252,37 @@ class AdapterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetConfig:
+    """The fleet exporter (see ``FLEET_PARAMS``; videorag_ros/fleet/ uses it, the core never does)."""
+
+    enabled: bool = False
+    robot_id: str = ""
+    url: str = ""
+    api_key_file: str = ""
+    path: str = ""
+    embedded_engine: str = "edge"
+    isolation: str = "process"
+    collection: str = "videorag_moments"
+    keyframe_interval_s: float = 1.0
+    moment_max_s: float = 10.0
+    thumbnails: bool = True
+    outbox_capacity: int = 3600
+    batch_size: int = 64
+    flush_interval_s: float = 1.0
+    timeout_s: float = 5.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    ttl_s: float = 7 * 86400.0
+    ttl_sweep_period_s: float = 600.0
+    shard_number: int = 1
+    replication_factor: int = 1
+    quantization: str = "int8"
+    pose_topic: str = ""
+    pose_type: str = "odometry"
+    pose_max_age_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class EdgeConfig:
     """Everything the edge pipeline needs, validated."""
 
@@ -254,6 +315,7 @@ class EdgeConfig:
     allow_no_triggers: bool = False
     debug_image_enabled: bool = False
     debug_image_rate_hz: float = 2.0
+    fleet: FleetConfig = field(default_factory=FleetConfig)
 
 
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
@@ -427,10 +489,47 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         allow_no_triggers=top["allow_no_triggers"],
         debug_image_enabled=top["debug_image.enabled"],
         debug_image_rate_hz=top["debug_image.rate_hz"],
+        fleet=build_fleet_config({k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("fleet.")}),
     )
     for trig in config.triggers:
         _check_routes(trig, config)
     return config
+
+
+_URL = re.compile(r"https?://[^\s/?#@]+(:\d{1,5})?/?")
+_COLLECTION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
+
+
+def build_fleet_config(values: Mapping[str, Any]) -> FleetConfig:
+    """Check the ``fleet.*`` values (already typed and ranged by ``_check``) as a whole.
+
+    Args:
+        values: ``{"enabled": True, "robot_id": "r1", ...}`` (names without the ``fleet.`` prefix).
+
+    Raises:
+        ConfigError: A missing robot id, a URL that is not http(s)://host[:port], a relative path.
+    """
+    cfg = FleetConfig(**values)
+    if cfg.enabled and not cfg.robot_id:
+        raise ConfigError("parameter 'fleet.robot_id' is empty but fleet.enabled is true; give this robot an id (e.g. its host name)")
+    if cfg.robot_id and not _ID.fullmatch(cfg.robot_id):
+        msg = f"parameter 'fleet.robot_id' = {bounded_repr(cfg.robot_id)} must be 1-64 letters, digits, '_' or '-' (it is a filter value and a key in the store)"
+        raise ConfigError(msg)
+    if cfg.url and not _URL.fullmatch(cfg.url):
+        msg = f"parameter 'fleet.url' = {bounded_repr(cfg.url)} must be http(s)://host[:port] (credentials belong in fleet.api_key_file), or empty for the embedded store"
+        raise ConfigError(msg)
+    if not _COLLECTION.fullmatch(cfg.collection):
+        msg = f"parameter 'fleet.collection' = {bounded_repr(cfg.collection)} must be letters, digits, '_' or '-'"
+        raise ConfigError(msg)
+    for name in ("path", "api_key_file"):
+        value = getattr(cfg, name)
+        if value and not Path(value).is_absolute():
+            msg = f"parameter 'fleet.{name}' = {bounded_repr(value)} must be an absolute path (or empty)"
+            raise ConfigError(msg)
+    if cfg.backoff_initial_s > cfg.backoff_max_s:
+        msg = f"parameter 'fleet.backoff_initial_s' = {cfg.backoff_initial_s} exceeds 'fleet.backoff_max_s' = {cfg.backoff_max_s}"
+        raise ConfigError(msg)
+    return cfg
 
 
 def _build_adapters(top: Mapping[str, Any]) -> AdapterConfig:

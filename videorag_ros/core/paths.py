@@ -67,4 +67,6 @@ def check_config_paths(config: EdgeConfig) -> list[str]:
             confine(img, allowed, what=f"trigger '{trig.name}' reference image", param=param)
     if config.index_snapshot_path:
         confine(config.index_snapshot_path, allowed, what="memory snapshot", param=param)
+    if config.fleet.enabled and not config.fleet.url:
+        confine(config.fleet.path or "~/.ros/videorag/fleet", allowed, what="embedded fleet store", param=param)
     return []

@@ -209,20 +209,26 @@ class EdgePipeline:
         for stage, ms in result.stage_ms.items():
             self.stats.record(stage, ms)
 
-    def remember(self, result: FrameResult, rgb: npt.NDArray[np.uint8] | None = None) -> None:
+    def remember(self, result: FrameResult, rgb: npt.NDArray[np.uint8] | None = None) -> Payload | None:
         """Insert an admitted frame into the memory (call after publishing its decision).
 
         Args:
             result: The frame's result from ``process``; frames without a vector are skipped.
             rgb: The ``(H, W, 3)`` uint8 RGB frame; when given and thumbnails are enabled
                 (``index.thumbnail_budget_bytes`` > 0), a small JPEG thumbnail is kept with it.
+
+        Returns:
+            What was remembered with the vector (its thumbnail included, for the fleet exporter),
+            or None for a frame without a vector.
         """
         if result.vector is None:
-            return
+            return None
         t0 = time.perf_counter()
         thumb = thumbnail_jpeg(rgb) if rgb is not None and self.config.index_thumbnail_budget_bytes > 0 else None
-        self.index.add(result.vector, Payload(result.camera_id, result.stamp_ns, result.frame_seq, result.decision.reason, thumb))
+        payload = Payload(result.camera_id, result.stamp_ns, result.frame_seq, result.decision.reason, thumb)
+        self.index.add(result.vector, payload)
         self.stats.record(stages.INDEX_INSERT, (time.perf_counter() - t0) * 1e3)
+        return payload
 
     # --- what the node asks of the pipeline ----------------------------------------------------
     def count(self, scope: str, name: str, n: int = 1) -> None:

@@ -19,6 +19,7 @@ GLASS_TO_DECISION = "glass_to_decision"  # stamp -> decision published
 GLASS_TO_ACTION = "glass_to_action"  # stamp -> each SemanticTrigger published
 OVERHEAD_EXCL_FORWARD = "overhead_excl_forward"  # callback -> decision, minus EMBED: what the package adds
 INDEX_INSERT = "index_insert"  # after publishing, off the decision path
+FLEET_HANDOFF = "fleet_handoff"  # choosing a frame for the fleet memory and queueing it (after publishing)
 PARAM_SET_TO_DECISION = "param_set_to_decision"  # a live parameter change -> the first frame decided with it
 # Queries, on the service thread.
 QUERY_ENCODE = "query_encode"
@@ -27,7 +28,7 @@ QUERY_TOTAL = "query_total"
 
 NODE_STAGES = (
     RECEIVE, QUEUE, CONVERT, GATE, PREPROCESS, EMBED, TRIGGER, PUBLISH, GLASS_TO_DECISION, GLASS_TO_ACTION,
-    OVERHEAD_EXCL_FORWARD, INDEX_INSERT, QUERY_ENCODE, QUERY_SEARCH, QUERY_TOTAL, PARAM_SET_TO_DECISION,
+    OVERHEAD_EXCL_FORWARD, INDEX_INSERT, FLEET_HANDOFF, QUERY_ENCODE, QUERY_SEARCH, QUERY_TOTAL, PARAM_SET_TO_DECISION,
 )  # fmt: skip
 """Every stage the edge node reports in /diagnostics, in this order."""
 

@@ -67,6 +67,7 @@ from videorag_ros.ros.actions import ActionAdapters
 from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, request_to_query, trigger_event_to_msg
 from videorag_ros.ros.debug_image import DebugImagePublisher
 from videorag_ros.ros.diagnostics import build_diagnostics
+from videorag_ros.ros.fleet_tap import FleetTap
 from videorag_ros.ros.live_tuning import LiveTuning
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
@@ -102,6 +103,7 @@ class _EdgeRuntime(Node):
         self._queries: QueryServer | None = None
         self._tuning: LiveTuning | None = None
         self._debug: DebugImagePublisher | None = None
+        self.fleet: FleetTap | None = None
         self._active_handles: list[Any] = []  # subscriptions and timers of the active state
         self.actions: ActionAdapters | None = None
         self._diag_timer: Timer | None = None
@@ -144,6 +146,8 @@ class _EdgeRuntime(Node):
         self._tuning = LiveTuning(self, values, self.pipeline, self._tuned)
         if cfg.debug_image_enabled:
             self._debug = DebugImagePublisher(self, cfg.debug_image_rate_hz)
+        # Selected frames to the fleet store: a bounded outbox here, the store in a child process (ros/fleet_tap.py).
+        self.fleet = FleetTap(self, cfg, self.pipeline) if cfg.fleet.enabled else None
         self._set_up = True
 
     def _resolve_topics(self) -> None:
@@ -232,6 +236,9 @@ class _EdgeRuntime(Node):
         if self._debug is not None:
             self._debug.close()
             self._debug = None
+        if self.fleet is not None:
+            self.fleet.close()
+            self.fleet = None
         self._set_up = False
 
     # --- input ---------------------------------------------------------------------------
@@ -326,7 +333,9 @@ class _EdgeRuntime(Node):
         self._check_watchdogs()  # a late frame raises, a good one may clear: after the decision is out
         if self._debug is not None:
             self._debug.offer(result, rgb, pipeline.triggers, msg.header.frame_id, msg.header.stamp)
-        pipeline.remember(result, rgb)
+        remembered = pipeline.remember(result, rgb)
+        if self.fleet is not None:
+            self.fleet.offer(result, remembered)
 
     # --- queries (service thread, off the trigger path) --------------------------------------
     def _on_query(self, request: Any, response: Any) -> Any:
@@ -455,6 +464,8 @@ class _EdgeRuntime(Node):
                 extra.update(part.diagnostics())
         state = self.actions.state if self.actions is not None else Outputs()
         msg = build_diagnostics(self.pipeline, self._mailbox.dropped, conversions, self.watchdog.active(), self.config, outputs=state, extra=extra)
+        if self.fleet is not None:
+            msg.status.append(self.fleet.diagnostic_status())
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
 
