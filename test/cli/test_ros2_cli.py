@@ -51,6 +51,11 @@ def wait_for_edge(run: Launched, namespace: str = "") -> None:
     assert _has_nodes(namespace)(result), f"nodes seen: {result.stdout!r} {result.stderr[-500:]}\nlaunch log:\n{run.log_tail()}"
 
 
+def ask(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A graph query (``ros2 param list/get ...``) repeated while discovery has not found the node yet."""
+    return retry(args, env, lambda r: r.returncode == 0 and "Node not found" not in r.stdout + r.stderr)
+
+
 def param_value(result: subprocess.CompletedProcess[str]) -> str:
     """The value printed by ``ros2 param get`` ("Double value is: 0.6" -> "0.6")."""
     assert result.returncode == 0, result.stderr
@@ -81,7 +86,7 @@ def test_node_list_shows_the_edge_node(edge: Launched) -> None:
 
 
 def test_param_list_shows_the_parameter_file(edge: Launched) -> None:
-    result = ros2(["param", "list", *NO_DAEMON, "/videorag_edge"], edge.env)
+    result = ask(["param", "list", *NO_DAEMON, "/videorag_edge"], edge.env)
     assert result.returncode == 0, result.stderr
     names = set(result.stdout.split())
     for name in ("cameras", "triggers", "front.topic", "person_ahead.enter_threshold", "estop_topic", "cmd_vel_topic", "gate.max_rate_hz"):
@@ -90,9 +95,9 @@ def test_param_list_shows_the_parameter_file(edge: Launched) -> None:
 
 def test_param_get_returns_the_shipped_file_values(edge: Launched) -> None:
     params = shipped_params()
-    threshold = ros2(["param", "get", *NO_DAEMON, "/videorag_edge", "person_ahead.enter_threshold"], edge.env)
+    threshold = ask(["param", "get", *NO_DAEMON, "/videorag_edge", "person_ahead.enter_threshold"], edge.env)
     assert float(param_value(threshold)) == pytest.approx(params["person_ahead"]["enter_threshold"])
-    triggers = ros2(["param", "get", *NO_DAEMON, "/videorag_edge", "triggers"], edge.env)
+    triggers = ask(["param", "get", *NO_DAEMON, "/videorag_edge", "triggers"], edge.env)
     assert params["triggers"] == ["person_ahead"]
     assert "person_ahead" in param_value(triggers)
 
@@ -116,7 +121,7 @@ def test_launch_under_a_namespace_applies_the_parameter_file(own_ros_domain: int
     env = ros2_env(own_ros_domain, tmp_path / "log")
     with launched(["videorag", "edge.launch.py", "namespace:=robot1"], env, tmp_path / "launch.log") as run:
         wait_for_edge(run, "/robot1")
-        got = ros2(["param", "get", *NO_DAEMON, "/robot1/videorag_edge", "person_ahead.enter_threshold"], env)
+        got = ask(["param", "get", *NO_DAEMON, "/robot1/videorag_edge", "person_ahead.enter_threshold"], env)
         assert float(param_value(got)) == pytest.approx(shipped_params()["person_ahead"]["enter_threshold"]), run.log_tail()
         topics = ros2(["topic", "list", *NO_DAEMON], env)
         assert topics.returncode == 0, topics.stderr
@@ -136,7 +141,7 @@ def test_param_set_tunes_live_and_refuses_what_the_start_up_rules_refuse(edge: L
 
     ok = set_("person_ahead.enter_threshold", "0.7")
     assert "Set parameter successful" in ok.stdout, ok.stdout + ok.stderr
-    assert param_value(ros2(["param", "get", *NO_DAEMON, "/videorag_edge", "person_ahead.enter_threshold"], edge.env)) == "0.7"
+    assert param_value(ask(["param", "get", *NO_DAEMON, "/videorag_edge", "person_ahead.enter_threshold"], edge.env)) == "0.7"
     refusals = {
         ("person_ahead.enter_threshold", ".nan"): "nan",
         ("person_ahead.exit_threshold", "0.9"): "must not exceed enter_threshold",
@@ -147,7 +152,7 @@ def test_param_set_tunes_live_and_refuses_what_the_start_up_rules_refuse(edge: L
         result = set_(name, value)
         said = result.stdout + result.stderr  # ros2cli prints a refusal on stderr
         assert "Setting parameter failed" in said and why in said, (name, value, said)
-    assert param_value(ros2(["param", "get", *NO_DAEMON, "/videorag_edge", "person_ahead.exit_threshold"], edge.env)) == str(shipped_params()["person_ahead"]["exit_threshold"])
+    assert param_value(ask(["param", "get", *NO_DAEMON, "/videorag_edge", "person_ahead.exit_threshold"], edge.env)) == str(shipped_params()["person_ahead"]["exit_threshold"])
 
 
 def test_lifecycle_set_configures_activates_and_deactivates_to_a_latched_stop(own_ros_domain: int, tmp_path: Path) -> None:
