@@ -80,7 +80,7 @@ def edge(ros_domain: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def test_node_list_shows_the_edge_node(edge: Launched) -> None:
-    result = ros2(["node", "list", *NO_DAEMON], edge.env)
+    result = retry(["node", "list", *NO_DAEMON], edge.env, _has_nodes(""))
     assert result.returncode == 0, result.stderr
     assert {"/videorag_edge", "/videorag_edge_query"} <= set(result.stdout.split()), result.stdout
 
@@ -123,7 +123,8 @@ def test_launch_under_a_namespace_applies_the_parameter_file(own_ros_domain: int
         wait_for_edge(run, "/robot1")
         got = ask(["param", "get", *NO_DAEMON, "/robot1/videorag_edge", "person_ahead.enter_threshold"], env)
         assert float(param_value(got)) == pytest.approx(shipped_params()["person_ahead"]["enter_threshold"]), run.log_tail()
-        topics = ros2(["topic", "list", *NO_DAEMON], env)
+        wanted = {"/robot1/estop", "/robot1/cmd_vel_safety", "/robot1/videorag_edge/triggers"}
+        topics = retry(["topic", "list", *NO_DAEMON], env, lambda r: r.returncode == 0 and wanted <= set(r.stdout.split()))
         assert topics.returncode == 0, topics.stderr
         names = set(topics.stdout.split())
         assert {"/robot1/estop", "/robot1/cmd_vel_safety", "/robot1/videorag_edge/triggers"} <= names, names
