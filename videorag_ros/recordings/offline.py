@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import VideoragError
-from videorag_ros.core.frames import DEFAULT_LIMITS, FrameLimits, RGBFrame, bgr_to_rgb
+from videorag_ros.core.frames import DEFAULT_LIMITS, FrameLimits, RGBFrame
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.safe_files import UnsafeFileError, check_regular_file
 from videorag_ros.recordings.bag_reader import InputReject
@@ -118,7 +118,7 @@ class VideoFrames:
                     stamp_ns = last_ns + int(1e9 / fps)
                 last_ns = stamp_ns
                 i += 1
-                yield bgr_to_rgb(frame.bgr), stamp_ns
+                yield frame.rgb, stamp_ns
         except VideoDecodeError as err:
             raise VideoError(str(err)) from err
         finally:

@@ -14,13 +14,15 @@ where the backend supports it, ``cv2.rotate`` otherwise) and reads until the dec
 whatever frame count the header declares.
 
 Wire format, per message: ``HEADER`` (magic, kind, width, height, position in ms, payload
-bytes), then the payload. Kinds: ``INFO`` (JSON, first), ``FRAME`` (packed BGR, ``height x
+bytes), then the payload. Kinds: ``INFO`` (JSON, first), ``FRAME`` (packed RGB, ``height x
 width x 3``), ``ERROR`` (JSON), ``END`` (JSON, ``{"frames": n}``).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import fcntl
 import json
 import math
 import os
@@ -41,6 +43,7 @@ INFO, FRAME, ERROR, END = range(4)
 # Rotation metadata (degrees clockwise for display) -> cv2.rotate code name.
 _ROTATIONS = {90: "ROTATE_90_CLOCKWISE", 180: "ROTATE_180", 270: "ROTATE_90_COUNTERCLOCKWISE"}
 _JSON_MAX_BYTES = 1 << 16
+_PIPE_BYTES = 1 << 20
 
 
 def signal_name(signum: int) -> str:
@@ -92,7 +95,8 @@ def _serve(path: str, max_width: int, max_height: int, out: IO[bytes]) -> int:
         if width > max_width or height > max_height:
             _send(out, ERROR, json.dumps({"error": f"frame {n} is {width}x{height}, over the limit {max_width}x{max_height}"}).encode())
             return 3
-        _send(out, FRAME, np.ascontiguousarray(bgr).data, width=width, height=height, pos_ms=float(cap.get(cv2.CAP_PROP_POS_MSEC)))
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # here, in parallel with the caller's work on the previous frame
+        _send(out, FRAME, np.ascontiguousarray(rgb).data, width=width, height=height, pos_ms=float(cap.get(cv2.CAP_PROP_POS_MSEC)))
         n += 1
     _send(out, END, json.dumps({"frames": n}).encode())
     cap.release()  # a decoder with a corrupted heap may die here: the parent checks the exit status
@@ -104,9 +108,9 @@ def _serve(path: str, max_width: int, max_height: int, out: IO[bytes]) -> int:
 
 @dataclass(frozen=True)
 class DecodedFrame:
-    """One frame from the child: packed BGR, its size and the container's position in ms (NaN if unknown)."""
+    """One frame from the child: ``(H, W, 3)`` uint8 RGB and the container's position in ms (NaN if unknown)."""
 
-    bgr: Any
+    rgb: Any
     pos_ms: float
 
 
@@ -149,6 +153,9 @@ class ChildVideoDecoder:
         # Run as a script: the child imports only the standard library, OpenCV and numpy.
         cmd = [sys.executable, str(Path(__file__).resolve()), str(self.path), str(max_width), str(max_height), str(memory_bytes)]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if hasattr(fcntl, "F_SETPIPE_SZ") and self._proc.stdout is not None:  # Linux: fewer wake-ups per frame
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         threading.Thread(target=self._drain_stderr, name="video-decoder-stderr", daemon=True).start()
         kind, _, _, _, payload = self._next_message()
         if kind != INFO:
@@ -194,7 +201,7 @@ class ChildVideoDecoder:
         self.close()
         raise StopIteration
 
-    def _json(self, payload: bytes) -> dict[str, Any]:
+    def _json(self, payload: bytes | bytearray) -> dict[str, Any]:
         try:
             obj = json.loads(payload)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -203,7 +210,7 @@ class ChildVideoDecoder:
             raise VideoDecodeError(msg) from err
         return obj if isinstance(obj, dict) else {}
 
-    def _fail(self, kind: int, payload: bytes, phase: str) -> None:
+    def _fail(self, kind: int, payload: bytes | bytearray, phase: str) -> None:
         reason = self._json(payload).get("error", f"unexpected message kind {kind}") if kind == ERROR else f"unexpected message kind {kind}"
         self.close()
         msg = f"'{self.path}': {phase}: {str(reason)[:300]}"
@@ -220,7 +227,7 @@ class ChildVideoDecoder:
             self._proc.kill()
             return self._proc.wait()
 
-    def _next_message(self) -> tuple[int, int, int, float, bytes]:
+    def _next_message(self) -> tuple[int, int, int, float, bytes | bytearray]:
         try:
             head = self._read_exact(HEADER.size)
             magic, kind, width, height, pos_ms, n = HEADER.unpack(head)
@@ -243,15 +250,16 @@ class ChildVideoDecoder:
             msg = f"'{self.path}': the decoder exited ({rc}) at frame {self.frames_read}, maybe out of its memory{tail}"
             raise VideoDecodeError(msg) from None
 
-    def _read_exact(self, n: int) -> bytes:
+    def _read_exact(self, n: int) -> bytes | bytearray:
         stdout = self._proc.stdout
         if stdout is None or stdout.closed:
             raise _ChildGone
         fd = stdout.fileno()
         deadline = time.monotonic() + self._timeout_s
-        chunks: list[bytes] = []
-        left = n
-        while left:
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
             wait = deadline - time.monotonic()
             if wait <= 0:
                 self.close()
@@ -260,12 +268,11 @@ class ChildVideoDecoder:
             ready, _, _ = select.select([fd], [], [], wait)
             if not ready:
                 continue
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
+            k = os.readv(fd, [view[got:]])
+            if not k:
                 raise _ChildGone
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+            got += k
+        return bytes(buf) if n <= _JSON_MAX_BYTES else buf
 
     def close(self) -> None:
         """Stop the child (if it still runs) and close the pipe; safe to call twice."""
