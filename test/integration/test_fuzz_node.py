@@ -36,7 +36,7 @@ def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, ros_do
         {
             "cameras": ["raw", "jpeg"], "raw.topic": "fuzz/raw", "jpeg.topic": "fuzz/jpeg", "jpeg.transport": "compressed",
             "raw.timeout_s": 30.0, "jpeg.timeout_s": 30.0, "model": str(tiny_model_dir), "max_width": 1024, "max_height": 1024,
-            "max_compressed_bytes": 1 << 20, "estop_topic": "/fuzz/estop", "cmd_vel_topic": "/fuzz/cmd_vel", "diagnostics_period_s": 0.25,
+            "max_compressed_bytes": 1 << 20, "estop_topic": "/fuzz/estop", "cmd_vel_topic": "/fuzz/cmd_vel", "diagnostics_period_s": 0.25, "allow_no_triggers": True,
         },
         tmp / "edge.yaml",
     )  # fmt: skip

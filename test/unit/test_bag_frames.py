@@ -22,7 +22,7 @@ from rosbags.typesys import Stores, get_typestore
 from videorag_ros.cli import main as cli
 from videorag_ros.core.encoder.encoder import load_encoder
 from videorag_ros.core.index import TemporalIndex, read_snapshot
-from videorag_ros.recordings.bag_reader import REJECT_CONVERT, REJECT_DESERIALIZE, BagError, BagFrames, parse_topic_map
+from videorag_ros.recordings.bag_reader import REJECT_CONVERT, REJECT_DESERIALIZE, REJECT_NOT_COLOUR, BagError, BagFrames, parse_topic_map
 
 FRONT = "/camera/front/image_raw"  # where the shipped config's relative 'camera/front/image_raw' resolves
 REAR = "/camera/rear/image_raw/compressed"
@@ -92,11 +92,11 @@ def write_camera_bag(path: Path, kind: str, front: list[np.ndarray], rear: list[
         rec.frames["rear"].append(rgb)
     bad_ns = BASE_NS + 1_025_000_000  # in the middle of the recording
     out.append((bad_ns, FRONT, bytes(serialize(image(bad_ns, front[0], cut=100), Image.__msgtype__))))  # buffer shorter than step x height
-    out.append((bad_ns + 1, FRONT, bytes(serialize(image(bad_ns + 1, front[0], encoding="32FC1"), Image.__msgtype__))))  # unsupported encoding
+    out.append((bad_ns + 1, FRONT, bytes(serialize(image(bad_ns + 1, front[0], encoding="32FC1"), Image.__msgtype__))))  # depth: nothing to embed
     out.append((bad_ns + 2, FRONT, b"\x00\x01\x00\x00\x07"))  # not an Image at all
     out.append((bad_ns + 3, REAR, bytes(serialize(jpeg(bad_ns + 3, b"this is not a jpeg"), Compressed.__msgtype__))))
     out.append((bad_ns + 4, "/status", bytes(serialize(String(data="ok"), String.__msgtype__))))
-    rec.rejected = {("front", REJECT_CONVERT): 2, ("front", REJECT_DESERIALIZE): 1, ("rear", REJECT_CONVERT): 1}
+    rec.rejected = {("front", REJECT_CONVERT): 1, ("front", REJECT_NOT_COLOUR): 1, ("front", REJECT_DESERIALIZE): 1, ("rear", REJECT_CONVERT): 1}
     out.sort(key=lambda m: m[0])
     if ros1:
         with Writer1(path) as w1:

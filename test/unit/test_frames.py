@@ -66,7 +66,8 @@ def test_yuv422_matches_opencv(encoding: str, to_yuv: int) -> None:
         ({"encoding": "rgb8", "width": 8, "height": 6, "step": 24, "data": b"\0" * 143}, "data length 143"),  # short buffer
         ({"encoding": "rgb8", "width": 8, "height": 6, "step": 24, "data": b"\0" * 145}, "data length 145"),  # long buffer
         ({"encoding": "rgb8", "width": 8, "height": 6, "step": 20, "data": b"\0" * 120}, "step 20 is shorter"),
-        ({"encoding": "32FC1", "width": 8, "height": 6, "step": 32, "data": b"\0" * 192}, "unsupported image encoding '32FC1'"),
+        ({"encoding": "yuv444", "width": 8, "height": 6, "step": 24, "data": b"\0" * 144}, "unsupported image encoding 'yuv444'"),
+        ({"encoding": "32FC1", "width": 8, "height": 6, "step": 32, "data": b"\0" * 192}, "'32FC1' is depth / 16-bit / float data"),
         ({"encoding": "rgb8", "width": 0, "height": 6, "step": 0, "data": b""}, "empty"),
         ({"encoding": "rgb8", "width": 9000, "height": 1, "step": 27000, "data": b"\0" * 27000}, "exceeds the limit"),
     ],

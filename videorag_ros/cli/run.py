@@ -146,9 +146,14 @@ def _run_video(pipeline: EdgePipeline, path: Path, camera: str) -> dict[str, Any
     from videorag_ros.recordings.offline import read_video, run_frames, with_camera
 
     frames, count, fps = read_video(path, limits=pipeline.config.limits)
-    print(printable(f"{path}: ~{count} frames at {fps:.1f} fps; camera '{camera}'; encoder {pipeline.encoder.describe()}"), file=sys.stderr)
+    rotated = f", rotated {frames.rotation} deg as its metadata says" if frames.rotation else ""
+    print(printable(f"{path}: ~{count} frames at {fps:.1f} fps{rotated}; camera '{camera}'; encoder {pipeline.encoder.describe()}"), file=sys.stderr)
     with tqdm(total=count or None, unit="frame", file=sys.stderr, disable=None) as bar:
-        return run_frames(pipeline, with_camera(frames, camera), on_frame=lambda n: bar.update(1))
+        report = run_frames(pipeline, with_camera(frames, camera), on_frame=lambda n: bar.update(1))
+    if count and frames.frames_read != count:  # headers estimate; the decoder's end is the truth
+        print(printable(f"note: '{path}' declares {count} frames; {frames.frames_read} decoded"), file=sys.stderr)
+    report["decoded"] = {"declared_frames": count, "frames": frames.frames_read, "rotation_deg": frames.rotation}
+    return report
 
 
 def _run_bag(pipeline: EdgePipeline, path: Path, topic_map: dict[str, str]) -> dict[str, Any]:

@@ -15,6 +15,10 @@ class FrameError(VideoragError):
     """An image message could not be turned into a frame (bad size, encoding, bytes)."""
 
 
+class NotColourFrameError(FrameError):
+    """A well-formed image with no picture to embed: depth, 16-bit or float data (``16UC1``, ``compressedDepth``)."""
+
+
 class EncoderError(VideoragError):
     """The image or text encoder failed."""
 

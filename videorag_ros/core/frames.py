@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from videorag_ros.core.errors import FrameError
+from videorag_ros.core.errors import FrameError, NotColourFrameError
 from videorag_ros.core.printable import printable
 
 RGBFrame = npt.NDArray[np.uint8]
@@ -54,6 +54,17 @@ _BAYER = {
     "bayer_grbg8": cv2.COLOR_BayerGR2RGB,
 }
 SUPPORTED_ENCODINGS = tuple(sorted([*_PACKED, *_YUV422, *_BAYER]))
+# Encodings of depth cameras and other single-channel 16-bit / float sensors (REP 118, image_encodings.h):
+# well-formed images, but no picture an image-text model can embed.
+NOT_COLOUR_ENCODINGS = ("16uc1", "16sc1", "32fc1", "32sc1", "64fc1", "mono16", "8sc1")
+# Why a message did not become a frame (``frame_reject_reason``): counted per camera by the node and the offline runner.
+REJECT_NOT_COLOUR = "not_colour"  # depth / 16-bit / float: valid, nothing to embed
+REJECT_CONVERT = "convert"  # unusable: size, encoding, bytes
+
+
+def frame_reject_reason(err: FrameError) -> str:
+    """The counter name for a message that did not become a frame: ``REJECT_NOT_COLOUR`` or ``REJECT_CONVERT``."""
+    return REJECT_NOT_COLOUR if isinstance(err, NotColourFrameError) else REJECT_CONVERT
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +134,9 @@ def raw_to_rgb(
         bpp = 2
     elif enc in _BAYER:
         bpp = 1
+    elif enc in NOT_COLOUR_ENCODINGS:
+        msg = f"image encoding '{printable(encoding, max_chars=80)}' is depth / 16-bit / float data, not a colour frame; nothing to embed"
+        raise NotColourFrameError(msg)
     else:
         msg = f"unsupported image encoding '{printable(encoding, max_chars=80)}'; supported: {', '.join(SUPPORTED_ENCODINGS)}"
         raise FrameError(msg)
@@ -183,7 +197,7 @@ def claimed_codec(fmt: str) -> str:
     source = f.split(";", 1)[0].strip() if ";" in f else ""
     if "compresseddepth" in f or source in _NOT_COLOUR:
         msg = f"compressed format '{printable(fmt, max_chars=80)}' is a depth / 16-bit image, not a colour frame; nothing to embed"
-        raise FrameError(msg)
+        raise NotColourFrameError(msg)
     if "png" in f:
         return "png"
     if "jpeg" in f or "jpg" in f:

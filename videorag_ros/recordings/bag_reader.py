@@ -33,7 +33,7 @@ from rosbags.rosbag2 import ReaderError as Ros2ReaderError
 from rosbags.typesys import Stores, get_typestore
 
 from videorag_ros.core.errors import FrameError
-from videorag_ros.core.frames import FrameLimits, RGBFrame, compressed_to_rgb, raw_to_rgb
+from videorag_ros.core.frames import REJECT_CONVERT, REJECT_NOT_COLOUR, FrameLimits, RGBFrame, compressed_to_rgb, frame_reject_reason, raw_to_rgb
 from videorag_ros.core.printable import printable
 from videorag_ros.core.stamps import ns_to_sec_nanosec, stamp_to_ns
 from videorag_ros.recordings.bag_writer import COMPRESSED, IMAGE, IMAGE_TYPES, BagError
@@ -52,6 +52,7 @@ __all__ = [
     "IMAGE_TYPES",
     "REJECT_CONVERT",
     "REJECT_DESERIALIZE",
+    "REJECT_NOT_COLOUR",
     "REJECT_REASONS",
     "BagError",
     "BagFrames",
@@ -67,9 +68,10 @@ __all__ = [
 ]
 
 # Why a message was not turned into a frame (or not replayed).
+# REJECT_CONVERT: a valid message whose image is unusable (FrameError: size, encoding, bytes);
+# REJECT_NOT_COLOUR: a valid depth / 16-bit / float image, nothing to embed (both from core.frames).
 REJECT_DESERIALIZE = "deserialize"  # the bytes are not a valid message of the topic's type
-REJECT_CONVERT = "convert"  # a valid message whose image is unusable (FrameError: size, encoding, bytes)
-REJECT_REASONS = (REJECT_DESERIALIZE, REJECT_CONVERT)
+REJECT_REASONS = (REJECT_DESERIALIZE, REJECT_CONVERT, REJECT_NOT_COLOUR)
 
 # What rosbags and the storage below it raise for an unreadable or truncated bag.
 _STORAGE_ERRORS = (AnyReaderError, Ros1ReaderError, Ros2ReaderError, sqlite3.Error, OSError)
@@ -409,7 +411,7 @@ class BagFrames(BagReader):
             try:
                 rgb = to_rgb(rec.message, rec.msgtype, self.limits)
             except FrameError as err:
-                self._reject(cam, rec.stamp_ns, REJECT_CONVERT, f"{rec.topic}: {err}")
+                self._reject(cam, rec.stamp_ns, frame_reject_reason(err), f"{rec.topic}: {err}")
                 continue
             if rec.log_time_stamped:
                 self._log_stamped[cam] += 1

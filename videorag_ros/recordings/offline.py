@@ -17,18 +17,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import VideoragError
-from videorag_ros.core.frames import DEFAULT_LIMITS, FrameLimits, RGBFrame, bgr_to_rgb
+from videorag_ros.core.frames import DEFAULT_LIMITS, FrameLimits, RGBFrame
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.safe_files import UnsafeFileError, check_regular_file
 from videorag_ros.core.stages import DECODE, OFFLINE_STAGES, PROCESSING
 from videorag_ros.core.triggers import HOLD
 from videorag_ros.recordings.bag_reader import InputReject
-from videorag_ros.recordings.video_probe import probe_video
+from videorag_ros.recordings.video_decoder import ChildVideoDecoder, VideoDecodeError
+from videorag_ros.recordings.video_probe import probe_memory_bytes, probe_video
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +39,26 @@ class VideoError(VideoragError):
     """A video file cannot be opened or decoded."""
 
 
-def read_video(path: str | Path, *, probe: bool = True, limits: FrameLimits = DEFAULT_LIMITS) -> tuple[Iterator[tuple[npt.NDArray[np.uint8], int]], int, float]:
-    """Open a video file.
+def read_video(path: str | Path, *, probe: bool = True, limits: FrameLimits = DEFAULT_LIMITS) -> tuple[VideoFrames, int, float]:
+    """Open a video file; its frames are decoded in a child process (``video_decoder``).
 
     Args:
         path: Any file OpenCV's FFmpeg backend reads.
         probe: First open it and decode a few frames in a child process (``video_probe``), so
             a file that crashes or hangs the decoder, or declares frames over ``limits``, is
-            refused with a message instead of taking this process down.
+            refused before any frame is used. Decoding itself also runs in a child, so a file
+            that passes the probe and crashes the decoder later cannot take this process down.
         limits: Largest frame accepted; a frame over it later in the file ends the read with
             ``VideoError``.
 
     Returns:
-        ``(frames, frame_count, fps)`` where ``frames`` yields ``(rgb, stamp_ns)``;
-        ``frame_count`` is the container's estimate (0 when unknown).
+        ``(frames, frame_count, fps)`` where ``frames`` yields ``(rgb, stamp_ns)`` (rotated as
+        the container's rotation metadata says; ``frames.frames_read`` is the real count once
+        read); ``frame_count`` is the container's estimate (0 when unknown; it may be wrong).
 
     Raises:
-        VideoError: Missing or unreadable file.
+        VideoError: Missing or unreadable file, or the decoder crashed, hung or failed on it
+            (also while iterating ``frames``).
         VideoProbeError: The probe found the file undecodable, or the decoder crashed or hung on it.
     """
     try:
@@ -64,35 +67,64 @@ def read_video(path: str | Path, *, probe: bool = True, limits: FrameLimits = DE
         raise VideoError(str(err)) from err
     if probe:
         probe_video(p, limits=limits)
-    cap = cv2.VideoCapture(str(p))
-    if not cap.isOpened():
-        msg = f"OpenCV cannot open '{p}' as a video (unsupported container or codec?)"
-        raise VideoError(msg)
-    fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-    fps = fps if math.isfinite(fps) and 0 < fps < 1000 else 30.0
-    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    frames = VideoFrames(p, limits)
+    return frames, frames.frame_count, frames.fps
 
-    def frames() -> Iterator[tuple[npt.NDArray[np.uint8], int]]:
-        i, last_ns = 0, -1
+
+class VideoFrames:
+    """``(rgb, stamp_ns)`` of one video file, decoded in a child process (see ``read_video``).
+
+    Stamps come from the file's own timestamps (``CAP_PROP_POS_MSEC``), falling back to
+    ``index / fps`` where a container has none, and always increase.
+    """
+
+    def __init__(self, path: Path, limits: FrameLimits) -> None:
+        """Start the decoder child.
+
+        Raises:
+            VideoError: The child cannot open the file, crashes or hangs.
+        """
+        self.path = path
         try:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    break
-                if bgr.shape[1] > limits.max_width or bgr.shape[0] > limits.max_height:
-                    msg = f"'{p}': frame {i} is {bgr.shape[1]}x{bgr.shape[0]}, over the limit {limits.max_width}x{limits.max_height}"
-                    raise VideoError(msg)
-                ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+            self._decoder = ChildVideoDecoder(path, max_width=limits.max_width, max_height=limits.max_height, memory_bytes=probe_memory_bytes(limits))
+        except VideoDecodeError as err:
+            raise VideoError(str(err)) from err
+        fps = self._decoder.fps
+        self.fps = fps if math.isfinite(fps) and 0 < fps < 1000 else 30.0
+        self.frame_count = self._decoder.frame_count
+        self.rotation = self._decoder.rotation
+        self._iter = self._frames()
+
+    @property
+    def frames_read(self) -> int:
+        """Frames decoded so far (after the last one: the file's real frame count)."""
+        return self._decoder.frames_read
+
+    def __iter__(self) -> Iterator[tuple[npt.NDArray[np.uint8], int]]:
+        return self._iter
+
+    def __next__(self) -> tuple[npt.NDArray[np.uint8], int]:
+        return next(self._iter)
+
+    def close(self) -> None:
+        """Stop the decoder child (safe to call twice)."""
+        self._decoder.close()
+
+    def _frames(self) -> Iterator[tuple[npt.NDArray[np.uint8], int]]:
+        i, last_ns, fps = 0, -1, self.fps
+        try:
+            for frame in self._decoder:
+                ms = frame.pos_ms
                 stamp_ns = int(ms * 1e6) if ms and math.isfinite(ms) else int(i * 1e9 / fps)
                 if stamp_ns <= last_ns:  # some containers repeat or omit timestamps
                     stamp_ns = last_ns + int(1e9 / fps)
                 last_ns = stamp_ns
                 i += 1
-                yield bgr_to_rgb(bgr), stamp_ns
+                yield frame.rgb, stamp_ns
+        except VideoDecodeError as err:
+            raise VideoError(str(err)) from err
         finally:
-            cap.release()
-
-    return frames(), count, fps
+            self._decoder.close()
 
 
 def with_camera(frames: Iterable[tuple[RGBFrame, int]], camera_id: str) -> Iterator[tuple[str, RGBFrame, int]]:

@@ -72,8 +72,9 @@ def probe_video(path: str | Path, *, timeout_s: float = 30.0, limits: FrameLimit
         msg = f"probing '{p}' took longer than {timeout_s:g} s (the decoder hangs on this file); not decoding it"
         raise VideoProbeError(msg) from err
     if out.returncode < 0:
-        name = signal.Signals(-out.returncode).name if -out.returncode in signal.valid_signals() else str(-out.returncode)
-        msg = f"the video decoder crashed ({name}) on '{p}'; the file is corrupt or hostile, not decoding it"
+        signum = -out.returncode
+        name = signal.Signals(signum).name if signum in signal.valid_signals() else str(signum)
+        msg = f"'{p}': the decoder crashed on this file (signal {signum}, {name}); the file is corrupt or hostile, not decoding it"
         raise VideoProbeError(msg)
     try:
         result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -103,7 +103,7 @@ def build_diagnostics(
         names = sorted({n for (c, n) in counters if c == cam.id})
         conv = conversions.get(cam.id, ConverterStats())
         # Every received frame is counted once: dropped (replaced before or after conversion, or
-        # over the decode budget), rejected_input, gate_rejected.<reason> or admitted.
+        # over the decode budget), rejected_input (split by rejected_input.<reason>), gate_rejected.<reason> or admitted.
         cam_values = [_kv(n, counters[(cam.id, n)]) for n in names] + [
             _kv("dropped", dropped.get(cam.id, 0) + conv.replaced + conv.over_budget),
             _kv("dropped_over_decode_budget", conv.over_budget),
@@ -117,7 +117,8 @@ def build_diagnostics(
             cam_level = DiagnosticStatus.WARN
             cam_msg = f"decoding uses more than its CPU budget ({cam.decode_cpu_share:g} of a core): {conv.over_budget} frames dropped, slowest {conv.worst_ms:.0f} ms"
         elif counters.get((cam.id, "rejected_input"), 0):
-            cam_level, cam_msg = DiagnosticStatus.WARN, f"{counters[(cam.id, 'rejected_input')]} malformed frames rejected"
+            by_reason = ", ".join(f"{n.split('.', 1)[1]} {counters[(cam.id, n)]}" for n in names if n.startswith("rejected_input."))
+            cam_level, cam_msg = DiagnosticStatus.WARN, f"{counters[(cam.id, 'rejected_input')]} frames rejected ({by_reason or 'malformed'})"
         else:
             cam_level, cam_msg = DiagnosticStatus.OK, "receiving"
         statuses.append(DiagnosticStatus(level=cam_level, name=f"videorag: camera {cam.id}", message=cam_msg, hardware_id=cam.topic, values=cam_values))

@@ -52,6 +52,7 @@ from videorag_ros.core.actions import ESTOP, LOG, ActionRouter, Outputs
 from videorag_ros.core.config import NODE_NAME, CameraConfig, EdgeConfig, build_edge_config
 from videorag_ros.core.converter import FrameConverter
 from videorag_ros.core.errors import ConfigError, FrameError, VideoragError
+from videorag_ros.core.frames import frame_reject_reason
 from videorag_ros.core.live_params import LiveUpdate
 from videorag_ros.core.mailbox import LatestWinsMailbox
 from videorag_ros.core.pipeline import EdgePipeline, FrameResult
@@ -271,8 +272,9 @@ class _EdgeRuntime(Node):
         self._mailbox.put(cam_id, _Converted(msg, rgb, rx_ns, rx_clock_ns, seq, convert_ms))
 
     def _rejected(self, cam_id: str, item: tuple[Any, int, int, int], err: FrameError) -> None:
-        """A camera's converter thread: a message that is not a usable frame is counted and logged."""
+        """A camera's converter thread: a message that is not a usable frame is counted (in total and by reason) and logged."""
         self.pipeline.count(cam_id, "rejected_input")
+        self.pipeline.count(cam_id, f"rejected_input.{frame_reject_reason(err)}")
         self.get_logger().warning(f"camera '{cam_id}': frame {item[3]} rejected: {err}", throttle_duration_sec=2.0)
 
     def _run_worker(self) -> None:
