@@ -7,13 +7,17 @@ Layout (all integers little-endian)::
     hlen     u32   length of the JSON header
     blen     u64   length of the body
     sha256   32 B  of header + body
-    header   hlen  UTF-8 JSON: dim, count, camera/reason tables, section offsets, metadata
+    header   hlen  UTF-8 JSON: dim, count, camera/reason tables, section offsets, metadata,
+                   and (version 2) the slow loop's descriptions of moments
     body     blen  vectors <f4 (count x dim), stamps <i8, cameras <i4, frame seqs <i8,
                    reasons <i4, thumbnail lengths <i8 (-1 = none), thumbnail bytes
 
 Entries are stored oldest first; the HNSW graph is not stored (it is rebuilt from the vectors
 on load, in the background). No pickle anywhere: the arrays are raw buffers read with
 ``np.frombuffer`` after the length and checksum checks.
+
+Version 2 added ``descriptions`` to the header (a list of objects, see
+``descriptions.Description``); version 1 files are still read (with no descriptions).
 
 Writing goes to a temporary file in the same directory, is fsynced, and renamed over the
 target, then the directory is fsynced. Before the rename the current file, when it verifies,
@@ -36,9 +40,12 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import TemporalIndexError
+from videorag_ros.core.index.descriptions import Description
 
 MAGIC = b"VRAGIDX\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: no descriptions
+MAX_DESCRIPTIONS = 100_000
 _PREFIX = struct.Struct("<8sIIQ32s")
 _MAX_HEADER = 64 * 1024 * 1024
 _SECTIONS = (("vectors", "<f4"), ("stamps", "<i8"), ("cameras", "<i4"), ("seqs", "<i8"), ("reasons", "<i4"), ("thumb_lens", "<i8"))
@@ -59,6 +66,7 @@ class SnapshotData:
         camera_names: Camera id per code.
         reason_names: Gate reason per code.
         meta: Free-form JSON metadata (counters, settings, creation time).
+        descriptions: The slow loop's descriptions of moments, oldest first.
     """
 
     dim: int
@@ -71,6 +79,7 @@ class SnapshotData:
     camera_names: list[str]
     reason_names: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    descriptions: list[Description] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.stamps)
@@ -128,7 +137,8 @@ def write_snapshot(path: str | Path, data: SnapshotData) -> int:
     sections["thumbs"] = [offset, thumbs_total]
     body_len = offset + thumbs_total
     header = json.dumps(
-        {"dim": data.dim, "count": n, "camera_names": data.camera_names, "reason_names": data.reason_names, "sections": sections, "meta": data.meta},
+        {"dim": data.dim, "count": n, "camera_names": data.camera_names, "reason_names": data.reason_names, "sections": sections, "meta": data.meta,
+         "descriptions": [d.as_dict() for d in data.descriptions]},
         sort_keys=True,
     ).encode()
     tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
@@ -243,8 +253,8 @@ def read_snapshot(path: str | Path) -> SnapshotData:
         magic, version, hlen, blen, digest = _PREFIX.unpack(prefix)
         if magic != MAGIC:
             raise _fail(p, f"is not a videorag index snapshot (magic {magic!r}, expected {MAGIC!r})")
-        if version != FORMAT_VERSION:
-            raise _fail(p, f"has format version {version}; this build reads version {FORMAT_VERSION}")
+        if version not in READABLE_VERSIONS:
+            raise _fail(p, f"has format version {version}; this build reads version {FORMAT_VERSION} (and older: {', '.join(map(str, READABLE_VERSIONS[:-1]))})")
         expected = _PREFIX.size + hlen + blen
         if hlen > _MAX_HEADER or size != expected:
             state = "is truncated" if size < expected else "has trailing bytes"
@@ -267,8 +277,15 @@ def _parse(p: Path, header_bytes: bytes, body: bytes) -> SnapshotData:
         cams, reasons = list(header["camera_names"]), list(header["reason_names"])
         sections = {k: (int(v[0]), int(v[1])) for k, v in header["sections"].items()}
         meta = dict(header.get("meta") or {})
+        raw_descriptions = header.get("descriptions", [])
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
         raise _fail(p, f"has an unreadable header: {err}") from err
+    if not isinstance(raw_descriptions, list) or len(raw_descriptions) > MAX_DESCRIPTIONS:
+        raise _fail(p, f"has a 'descriptions' entry that is not a list of at most {MAX_DESCRIPTIONS} objects")
+    try:
+        descriptions = [Description.from_dict(d) for d in raw_descriptions]
+    except TemporalIndexError as err:
+        raise _fail(p, f"has an invalid description: {err}") from err
     if dim <= 0 or n < 0 or not all(isinstance(x, str) for x in cams + reasons):
         raise _fail(p, f"has an invalid header (dim {dim}, count {n})")
     arrays: dict[str, npt.NDArray[Any]] = {}
@@ -303,4 +320,5 @@ def _parse(p: Path, header_bytes: bytes, body: bytes) -> SnapshotData:
         camera_names=cams,
         reason_names=reasons,
         meta=meta,
+        descriptions=descriptions,
     )

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import TemporalIndexError
+from videorag_ros.core.index.descriptions import Description, DescriptionStore
 from videorag_ros.core.index.graph import Segment, SegmentedGraph
 from videorag_ros.core.index.health import EfController, RecallTracker, compaction_reason, ef_ladder, recall_at_k
 from videorag_ros.core.index.moments import build_moments
@@ -156,6 +157,7 @@ class TemporalIndex:
         self._busy = False
         self._worker: threading.Thread | None = None
         self._closed = False
+        self.descriptions = DescriptionStore()  # the slow loop's texts about moments (see add_description)
 
     def _new_graph(self) -> SegmentedGraph:
         return SegmentedGraph(dim=self.dim, segment_size=self.segment_size, m=self.m, ef_construction=self.ef_construction, seed=self.seed)
@@ -261,6 +263,19 @@ class TemporalIndex:
                 schedule = self._deleted_reason()
         if schedule:
             self._submit(("compact", schedule))
+
+    def add_description(self, description: Description) -> None:
+        """Remember what the slow loop said about a span (forgotten with the frames: TTL, capacity).
+
+        Raises:
+            TemporalIndexError: An invalid description (see ``Description.check``).
+        """
+        with self._lock:
+            ring = self._ring
+            horizon = int(ring.stamps[ring.first % self.capacity]) if len(ring) else None
+        self.descriptions.add(description)
+        if horizon is not None:
+            self.descriptions.forget_before(horizon)
 
     # --- search --------------------------------------------------------------------------
     def search(
@@ -740,6 +755,7 @@ class TemporalIndex:
         return SnapshotData(
             dim=self.dim, vectors=vectors[cut:], stamps=stamps[cut:], cameras=cam_col[cut:].astype(np.int32), seqs=seqs[cut:],
             reasons=reason_col[cut:].astype(np.int32), thumbnails=thumbs[cut:], camera_names=cams, reason_names=reasons, meta=meta,
+            descriptions=self.descriptions.all(),
         )  # fmt: skip
 
     def save(self, path: str | Path) -> int:
@@ -802,6 +818,7 @@ class TemporalIndex:
             self.recall.clear()
             self._efs.clear()
             self._ef, self._exact_reason, self._rebuild_tried = self.ef_search, None, False
+        self.descriptions.replace(data.descriptions)
         if len(ring) and graph:
             if wait:
                 self._rebuild("snapshot loaded", threads=2)
