@@ -26,6 +26,7 @@ setup(
         "pyyaml>=6",
         "rosbags>=0.10",
         "tqdm>=4.60",
+        "httpx>=0.23",
     ],
     entry_points={"console_scripts": ["videorag = videorag_ros.cli.main:main"]},
 )

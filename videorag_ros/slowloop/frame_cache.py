@@ -1,0 +1,104 @@
+"""A small bounded cache of recent downscaled frames per camera, fed off the reflex path.
+
+The frame worker hands admitted frames (the decoded RGB array it already has, no copy, plus its
+embedding) to the slow loop through a drop-oldest queue; the slow loop's own thread downscales
+them to ``width`` pixels and keeps the last ``keep_s`` seconds per camera (at most
+``max_per_camera`` frames). Requests pick their frames here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFrame:
+    """One downscaled frame.
+
+    Attributes:
+        camera_id: Camera.
+        stamp_ns: Capture stamp.
+        seq: Frame sequence number on its camera.
+        rgb: ``(h, width, 3)`` uint8 RGB.
+        vector: The frame's embedding (L2-normalised), if it was embedded.
+    """
+
+    camera_id: str
+    stamp_ns: int
+    seq: int
+    rgb: npt.NDArray[np.uint8]
+    vector: npt.NDArray[np.float32] | None = None
+
+
+def downscale(rgb: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.uint8]:
+    """``rgb`` resized to ``width`` pixels wide (aspect kept; never enlarged; a copy)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    if w <= width:
+        return np.array(rgb, dtype=np.uint8, copy=True)
+    return cast("npt.NDArray[np.uint8]", cv2.resize(rgb, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA))
+
+
+def pick_around(frames: list[CachedFrame], best_ns: int, k: int) -> list[CachedFrame]:
+    """Up to ``k`` frames spread evenly over ``frames`` (time order), always including the one nearest ``best_ns``."""
+    if len(frames) <= k:
+        return list(frames)
+    idx = {round(float(i)) for i in np.linspace(0, len(frames) - 1, k)}
+    nearest = min(range(len(frames)), key=lambda i: abs(frames[i].stamp_ns - best_ns))
+    if nearest not in idx:
+        idx.remove(min(idx, key=lambda i: abs(i - nearest)))
+        idx.add(nearest)
+    return [frames[i] for i in sorted(idx)]
+
+
+class FrameCache:
+    """Thread-safe per-camera time-ordered frames within a time window and a count."""
+
+    def __init__(self, *, width: int, keep_s: float, max_per_camera: int = 256) -> None:
+        """Create an empty cache."""
+        self.width, self.keep_ns, self.max_per_camera = width, int(keep_s * 1e9), max_per_camera
+        self._frames: dict[str, list[CachedFrame]] = {}
+        self._lock = threading.Lock()
+        self.added = 0
+
+    def add(self, camera_id: str, stamp_ns: int, seq: int, rgb: npt.NDArray[np.uint8], vector: npt.NDArray[np.float32] | None = None) -> None:
+        """Downscale and keep one frame (call from the slow loop's thread, never the frame worker)."""
+        frame = CachedFrame(camera_id, int(stamp_ns), int(seq), downscale(rgb, self.width), vector)
+        with self._lock:
+            frames = self._frames.setdefault(camera_id, [])
+            stamps = [f.stamp_ns for f in frames]
+            frames.insert(bisect.bisect_right(stamps, frame.stamp_ns), frame)
+            newest = frames[-1].stamp_ns
+            cut = bisect.bisect_left([f.stamp_ns for f in frames], newest - self.keep_ns)
+            cut = max(cut, len(frames) - self.max_per_camera)
+            if cut > 0:
+                del frames[:cut]
+            self.added += 1
+
+    def cameras(self) -> list[str]:
+        """Cameras with cached frames."""
+        with self._lock:
+            return [c for c, f in self._frames.items() if f]
+
+    def window(self, camera_id: str, since_ns: int | None = None, until_ns: int | None = None) -> list[CachedFrame]:
+        """Frames of a camera with ``since_ns <= stamp <= until_ns`` (None = unbounded), oldest first."""
+        with self._lock:
+            frames = list(self._frames.get(camera_id, ()))
+        return [f for f in frames if (since_ns is None or f.stamp_ns >= since_ns) and (until_ns is None or f.stamp_ns <= until_ns)]
+
+    def latest(self, camera_id: str) -> CachedFrame | None:
+        """The newest frame of a camera, if any."""
+        with self._lock:
+            frames = self._frames.get(camera_id)
+            return frames[-1] if frames else None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(f) for f in self._frames.values())
