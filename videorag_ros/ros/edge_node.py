@@ -45,6 +45,7 @@ from videorag_ros.ros.diagnostics import build_diagnostics
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
 from videorag_ros.ros.query_server import QueryServer
+from videorag_ros.ros.slowloop_bridge import SlowLoopBridge
 
 
 class EdgeNode(Node):
@@ -89,6 +90,8 @@ class EdgeNode(Node):
         self.create_timer(cfg.watchdog.period_s, self._check_watchdogs, callback_group=safety)
         self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
         self._queries = QueryServer(self, self._on_query)
+        # The slow loop (descriptions, verification, ~/ask) on its own threads; the worker only hands it frames.
+        self.slowloop = SlowLoopBridge(self, self.pipeline, self.actions, cfg, known_cameras=self._known_cameras) if cfg.slowloop.enabled else None
         if cfg.index_snapshot_path and cfg.index_snapshot_period_s > 0:
             self.create_timer(cfg.index_snapshot_period_s, self._save_snapshot_in_background)
         self._running = True
@@ -167,6 +170,8 @@ class EdgeNode(Node):
             stats.record("overhead_excl_forward", (now - rx_ns) * 1e-6 - result.stage_ms["embed"])
         self._check_watchdogs()  # a late frame raises, a good one may clear: after the decision is out
         self.pipeline.remember(result, rgb)
+        if self.slowloop is not None:
+            self.slowloop.offer(result, rgb)
 
     # --- queries (service thread, off the trigger path) --------------------------------------
     def _on_query(self, request: Any, response: Any) -> Any:
@@ -295,6 +300,8 @@ class EdgeNode(Node):
 
     def _publish_diagnostics(self) -> None:
         msg = build_diagnostics(self.pipeline, self._mailbox.dropped, self.watchdog.active(), self.config, outputs=self.actions.state)
+        if self.slowloop is not None:
+            msg.status.append(self.slowloop.diagnostic_status())
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
 
@@ -303,6 +310,8 @@ class EdgeNode(Node):
         self._running = False
         self._mailbox.close()
         self._worker.join(timeout=2.0)
+        if self.slowloop is not None:
+            self.slowloop.close()
         if self._save_thread is not None:
             self._save_thread.join(timeout=30.0)
         if self.config.index_snapshot_path:
