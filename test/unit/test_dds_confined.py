@@ -33,6 +33,7 @@ SMALL_ARGS = {
     "soak": ["--minutes", "0.05"],
     "replay": ["--seconds", "1", "--width", "160", "--height", "120", "--scenario", "empty_control"],
     "watchdog": ["--trials", "1"],
+    "slowloop": ["--rounds", "1", "--seconds", "1", "--asks", "1", "--delay", "0.1", "--width", "160", "--height", "120"],
 }
 
 

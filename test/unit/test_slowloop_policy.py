@@ -48,6 +48,16 @@ def test_token_bucket_pause_holds_every_request() -> None:
     assert bucket.try_take() == 0.0
 
 
+def test_token_bucket_reserve_keeps_a_token_for_questions_and_verifications() -> None:
+    clock = Clock()
+    bucket = TokenBucket(rate_per_s=1.0, burst=3, clock=clock)
+    assert bucket.try_take(reserve=1) == 0.0 and bucket.try_take(reserve=1) == 0.0
+    assert bucket.try_take(reserve=1) == pytest.approx(1.0)  # the last token is kept ...
+    assert bucket.try_take() == 0.0  # ... for a request without reserve
+    one = TokenBucket(rate_per_s=1.0, burst=1, clock=clock)
+    assert one.try_take(reserve=5) == 0.0  # a reserve never exceeds burst - 1: background work still runs
+
+
 @pytest.mark.parametrize(("rate", "burst"), [(0.0, 1), (-1.0, 1), (float("nan"), 1), (1.0, 0)])
 def test_token_bucket_refuses_nonsense(rate: float, burst: int) -> None:
     with pytest.raises(ValueError, match="token bucket"):

@@ -104,7 +104,7 @@ def ask_node(args: argparse.Namespace) -> AskAnswer:
     rclpy.init(args=None)
     try:
         node = rclpy.create_node("videorag_ask")
-        client = node.create_client(Ask, service)
+        client: Any = node.create_client(Ask, service)
         if not client.wait_for_service(timeout_sec=min(args.timeout, 10.0)):
             msg = f"service {service} not available: is the edge node running in this ROS_DOMAIN_ID with slowloop.enabled (--node names another node)?"
             raise ServiceUnavailable(msg)

@@ -14,6 +14,7 @@ BENCHES = {
     "watchdog": ("videorag_ros.cli.bench_watchdog", "fault-to-e-stop on the wire for each watchdog (source checkout)"),
     "soak": ("videorag_ros.cli.bench_soak", "N cameras at 30 Hz for minutes: bounded latency, counted drops, flat memory"),
     "replay": ("videorag_ros.cli.bench_replay", "scenario bags: trigger precision/recall, time-to-trigger, glass-to-action"),
+    "slowloop": ("videorag_ros.cli.bench_slowloop", "slow loop on vs off (server answering in 2 s): glass-to-action, request rate, history, videorag ask"),
 }
 # Benchmarks that never start rclpy (test_dds_confined.py probes every other one).
 ROS_FREE = frozenset({"model", "index"})

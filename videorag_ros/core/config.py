@@ -74,7 +74,7 @@ SLOWLOOP_PARAMS: tuple[ParamSpec, ...] = (
     _p("slowloop.frames_per_request", 4, "Downscaled JPEG frames sent per request, around the moment's best frame.", min=1, max=16),
     _p("slowloop.frame_width", 384, "Width the frames sent to the model are downscaled to.", min=32, max=2048, unit="px"),
     _p("slowloop.jpeg_quality", 80, "JPEG quality of the frames sent to the model.", min=10, max=100),
-    _p("slowloop.frame_cache_s", 10.0, "Seconds of downscaled frames kept per camera for requests (older moments use the memory's thumbnails).", min=0.5, max=600.0, unit="s"),
+    _p("slowloop.frame_cache_s", 10.0, "Seconds of downscaled frames kept per camera for requests (one per 0.2 s, at most 128; older moments use the memory's thumbnails).", min=0.5, max=600.0, unit="s"),
     _p("slowloop.max_tokens", 200, "Completion tokens asked for per request.", min=1, max=8192),
     _p("slowloop.max_response_bytes", 1048576, "Largest response body read; a larger one is refused and counted.", min=1024, unit="B"),
     _p("slowloop.prompt", "", "Describe prompt; empty = the built-in one."),

@@ -131,16 +131,16 @@ class LlmDescriber:
                 out.append(f.jpeg)
         return out
 
-    def _complete(self, text: str, jpegs: list[bytes], max_tokens: int) -> tuple[str, ModelText]:
+    def _complete(self, text: str, jpegs: list[bytes], max_tokens: int, *, background: bool = False) -> tuple[str, ModelText]:
         messages = chat_messages(text, jpegs)
-        result = self.policy.run(lambda: self.client.complete(messages, max_tokens=max_tokens))
+        result = self.policy.run(lambda: self.client.complete(messages, max_tokens=max_tokens), background=background)
         clean = clean_model_text(result.text, MAX_ANSWER_CHARS)
         return result.text, ModelText(clean, self.source, result.latency_ms, result.prompt_tokens, result.completion_tokens, request_bytes(messages))
 
     def describe(self, camera_id: str, frames: Sequence[FrameForModel], history: Sequence[str], prompt: str) -> ModelText:
         """One request: the frames, the rolling history, the describe prompt."""
         text = describe_text(prompt, camera_id, start_ns=frames[0].stamp_ns, end_ns=frames[-1].stamp_ns, frames=len(frames), history=history)
-        return self._complete(text, self._jpegs(frames), self.max_tokens)[1]
+        return self._complete(text, self._jpegs(frames), self.max_tokens, background=True)[1]
 
     def verify(self, camera_id: str, frames: Sequence[FrameForModel], trigger: TriggerConfig) -> tuple[Verdict, ModelText]:
         """One request asking for a JSON verdict on the trigger's prompts."""

@@ -164,7 +164,7 @@ class SlowLoop:
         self.stop = stop or (policy.stop if policy is not None else threading.Event())
         self.jobs: DropOldestQueue[Job] = DropOldestQueue(cfg.queue_size)
         self._handoff: DropOldestQueue[tuple[str, int, int, npt.NDArray[np.uint8], npt.NDArray[np.float32] | None]] = DropOldestQueue(FRAME_HANDOFF)
-        self.cache = FrameCache(width=cfg.frame_width, keep_s=cfg.frame_cache_s)
+        self.cache = FrameCache(width=cfg.frame_width, keep_s=cfg.frame_cache_s, jpeg_quality=cfg.jpeg_quality)
         self.history = RollingHistory(cfg.history_tokens)
         self.latency = StageStats(window=1024)
         self._counts: Counter[str] = Counter()
@@ -325,7 +325,7 @@ class SlowLoop:
         if job.kind == VERIFY and trigger is None:
             self.count("jobs.unknown_trigger")
             return None
-        shown = [FrameForModel(f.camera_id, f.stamp_ns, rgb=f.rgb, vector=f.vector) for f in frames]
+        shown = [FrameForModel(f.camera_id, f.stamp_ns, jpeg=f.jpeg, vector=f.vector) for f in frames]
         best = job.best_ns if job.best_ns is not None else frames[-1].stamp_ns
         try:
             if job.kind == VERIFY:
@@ -436,7 +436,7 @@ class SlowLoop:
         near = self.cache.window(m.camera_id, m.best_ns - 500_000_000, m.best_ns + 500_000_000)
         if near:
             f = min(near, key=lambda f: abs(f.stamp_ns - m.best_ns))
-            return [FrameForModel(f.camera_id, f.stamp_ns, rgb=f.rgb, vector=f.vector)]
+            return [FrameForModel(f.camera_id, f.stamp_ns, jpeg=f.jpeg, vector=f.vector)]
         return [FrameForModel(m.camera_id, m.best_ns, jpeg=m.best.thumbnail)] if m.best.thumbnail else []
 
     # --- diagnostics -------------------------------------------------------------------------
@@ -452,6 +452,7 @@ class SlowLoop:
             "slowloop.frames.handed_over": self._handoff.put_count,
             "slowloop.frames.handoff_dropped": self._handoff.dropped,
             "slowloop.frames.cached": len(self.cache),
+            "slowloop.frames.thinned": self.cache.thinned,
             "slowloop.history.tokens": self.history.tokens,
             "slowloop.history.entries": len(self.history),
             "slowloop.history.evicted": self.history.evicted,

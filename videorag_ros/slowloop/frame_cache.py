@@ -1,9 +1,11 @@
 """A small bounded cache of recent downscaled frames per camera, fed off the reflex path.
 
 The frame worker hands admitted frames (the decoded RGB array it already has, no copy, plus its
-embedding) to the slow loop through a drop-oldest queue; the slow loop's own thread downscales
-them to ``width`` pixels and keeps the last ``keep_s`` seconds per camera (at most
-``max_per_camera`` frames). Requests pick their frames here.
+embedding) to the slow loop through a drop-oldest queue; the slow loop's own thread keeps at most
+one frame per ``min_interval_s`` per camera (the others are counted as thinned before any work
+is spent on them), downscales it to ``width`` pixels, stores it as a JPEG (what requests send;
+~20-40 KB instead of ~330 KB of pixels at 384 px) with its embedding, and keeps the last
+``keep_s`` seconds per camera (at most ``max_per_camera`` frames). Requests pick their frames here.
 """
 
 from __future__ import annotations
@@ -25,14 +27,14 @@ class CachedFrame:
         camera_id: Camera.
         stamp_ns: Capture stamp.
         seq: Frame sequence number on its camera.
-        rgb: ``(h, width, 3)`` uint8 RGB.
+        jpeg: The downscaled frame as JPEG bytes.
         vector: The frame's embedding (L2-normalised), if it was embedded.
     """
 
     camera_id: str
     stamp_ns: int
     seq: int
-    rgb: npt.NDArray[np.uint8]
+    jpeg: bytes
     vector: npt.NDArray[np.float32] | None = None
 
 
@@ -61,16 +63,31 @@ def pick_around(frames: list[CachedFrame], best_ns: int, k: int) -> list[CachedF
 class FrameCache:
     """Thread-safe per-camera time-ordered frames within a time window and a count."""
 
-    def __init__(self, *, width: int, keep_s: float, max_per_camera: int = 256) -> None:
+    def __init__(self, *, width: int, keep_s: float, max_per_camera: int = 128, min_interval_s: float = 0.2, jpeg_quality: int = 80) -> None:
         """Create an empty cache."""
         self.width, self.keep_ns, self.max_per_camera = width, int(keep_s * 1e9), max_per_camera
+        self.min_interval_ns, self.jpeg_quality = int(min_interval_s * 1e9), jpeg_quality
         self._frames: dict[str, list[CachedFrame]] = {}
+        self._last_kept: dict[str, int] = {}
         self._lock = threading.Lock()
         self.added = 0
+        self.thinned = 0
 
-    def add(self, camera_id: str, stamp_ns: int, seq: int, rgb: npt.NDArray[np.uint8], vector: npt.NDArray[np.float32] | None = None) -> None:
-        """Downscale and keep one frame (call from the slow loop's thread, never the frame worker)."""
-        frame = CachedFrame(camera_id, int(stamp_ns), int(seq), downscale(rgb, self.width), vector)
+    def add(self, camera_id: str, stamp_ns: int, seq: int, rgb: npt.NDArray[np.uint8], vector: npt.NDArray[np.float32] | None = None) -> bool:
+        """Downscale, JPEG-encode and keep one frame (the slow loop's thread, never the frame worker).
+
+        Returns:
+            False when the frame came within ``min_interval_s`` of the last one kept (thinned).
+        """
+        from videorag_ros.slowloop.packing import encode_jpeg
+
+        with self._lock:  # two threads add (the cache thread, and the dispatcher draining before a job)
+            last = self._last_kept.get(camera_id)
+            if last is not None and abs(int(stamp_ns) - last) < self.min_interval_ns:
+                self.thinned += 1
+                return False
+            self._last_kept[camera_id] = int(stamp_ns)
+        frame = CachedFrame(camera_id, int(stamp_ns), int(seq), encode_jpeg(downscale(rgb, self.width), self.jpeg_quality), vector)
         with self._lock:
             frames = self._frames.setdefault(camera_id, [])
             stamps = [f.stamp_ns for f in frames]
@@ -81,6 +98,7 @@ class FrameCache:
             if cut > 0:
                 del frames[:cut]
             self.added += 1
+        return True
 
     def cameras(self) -> list[str]:
         """Cameras with cached frames."""

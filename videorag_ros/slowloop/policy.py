@@ -74,10 +74,10 @@ class RequestPolicy:
         if self.stop.is_set():
             raise StoppedError("the slow loop is stopping")
 
-    def _take_token(self) -> None:
+    def _take_token(self, reserve: int) -> None:
         waited = 0.0
         while True:
-            wait = self.bucket.try_take()
+            wait = self.bucket.try_take(reserve)
             if wait <= 0:
                 break
             waited += wait
@@ -87,8 +87,13 @@ class RequestPolicy:
             with self._lock:
                 self.rate_wait_s += waited
 
-    def run(self, call: Callable[[], T]) -> T:
+    def run(self, call: Callable[[], T], *, background: bool = False) -> T:
         """Run ``call`` (one request) under the policy.
+
+        Args:
+            call: Sends one request.
+            background: Periodic work: it leaves one token of the burst for questions and
+                verifications, which therefore never queue behind descriptions.
 
         Returns:
             What ``call`` returned.
@@ -104,7 +109,7 @@ class RequestPolicy:
                 self.count("circuit_open_skips")
                 msg = f"circuit breaker open after {self.breaker.failures} failed requests; next trial in {self.breaker.retry_in():.0f} s"
                 raise CircuitOpenError(msg)
-            self._take_token()
+            self._take_token(1 if background else 0)
             self.count("requests")
             try:
                 result = call()

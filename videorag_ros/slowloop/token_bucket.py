@@ -40,22 +40,26 @@ class TokenBucket:
         self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate_per_s)
         self._stamp = now
 
-    def try_take(self) -> float:
-        """Take a token if one is available.
+    def try_take(self, reserve: int = 0) -> float:
+        """Take a token if one is available, leaving ``reserve`` tokens for others.
+
+        Background work passes ``reserve=1`` so a person's question or a safety verification
+        finds a token at once (the reserve is capped at ``burst - 1``).
 
         Returns:
             0.0 when a token was taken, else the seconds until one can be.
         """
+        need = 1.0 + min(max(reserve, 0), self.burst - 1)
         with self._lock:
             now = self._clock()
             self._refill(now)
             if now < self._paused_until:
                 return self._paused_until - now
-            if self._tokens >= 1.0:
+            if self._tokens >= need:
                 self._tokens -= 1.0
                 self.taken += 1
                 return 0.0
-            return (1.0 - self._tokens) / self.rate_per_s
+            return (need - self._tokens) / self.rate_per_s
 
     def pause_until(self, when: float) -> None:
         """Hand out no token before ``when`` (clock seconds), e.g. a server's Retry-After."""
