@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 
 import numpy as np
 
@@ -19,7 +20,7 @@ def test_cache_thins_downscales_and_forgets() -> None:
     assert kept[:4] == [True, False, True, False] and cache.thinned == 25
     frames = cache.window("front")
     assert len(frames) == 6  # 2 s at 5 Hz would be 10: the count bound wins
-    assert frames[-1].stamp_ns == 4800 * MS and all(b.stamp_ns > a.stamp_ns for a, b in zip(frames, frames[1:], strict=False))
+    assert frames[-1].stamp_ns == 4800 * MS and all(b.stamp_ns > a.stamp_ns for a, b in itertools.pairwise(frames))
     assert frames[0].jpeg.startswith(b"\xff\xd8")
     assert cache.window("rear") == [] and cache.latest("rear") is None and cache.cameras() == ["front"]
     assert downscale(rgb, 64).shape == (48, 64, 3) and downscale(rgb, 400).shape == (120, 160, 3)  # never enlarged

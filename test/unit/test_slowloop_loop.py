@@ -248,6 +248,19 @@ def test_request_rate_is_held_under_the_limit(tiny_encoder, disk_png: Path, serv
     assert min(np.diff(times)) >= 0.09 and loop.stats()["slowloop.rate_waits"] >= 3
 
 
+def test_periodic_jobs_are_coalesced_so_they_never_push_out_trigger_jobs(tiny_encoder, disk_png: Path) -> None:
+    cfg = _config(tiny_encoder, disk_png, **{"slowloop.queue_size": 3})
+    pipe = EdgePipeline(cfg, tiny_encoder)
+    describer, _ = build_describer(cfg.slowloop, tiny_encoder)
+    loop = SlowLoop(cfg.slowloop, describer, index=pipe.index, triggers=cfg.triggers)
+    _drive(pipe, loop, frames=slice(0, 3))
+    for _ in range(10):
+        loop._schedule_period()
+    loop.jobs.put(Job("describe", "front", "enter", time.monotonic(), best_ns=0, trigger="disk"))
+    assert [j.reason for j in loop.jobs.snapshot()] == ["period", "enter"]
+    assert loop.stats()["slowloop.jobs.period_coalesced"] == 9 and loop.stats()["slowloop.jobs.dropped"] == 0
+
+
 def test_full_queue_drops_the_oldest_job_and_counts_it(tiny_encoder, disk_png: Path) -> None:
     cfg = _config(tiny_encoder, disk_png, **{"slowloop.queue_size": 2})
     describer, _ = build_describer(cfg.slowloop, tiny_encoder)

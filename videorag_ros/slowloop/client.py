@@ -21,6 +21,7 @@ not followed; proxies from the environment are ignored (``trust_env=False``), so
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from videorag_ros.slowloop.errors import CONNECT, MALFORMED, PROTOCOL, RATE_LIMI
 from videorag_ros.slowloop.sanitize import escape_line
 
 MAX_ERROR_BODY = 64 * 1024  # bytes of an error body read for its message
+# httpx logs every request at INFO; the slow loop counts requests in /diagnostics instead.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 _JSON_DEPTH_GUARD = (RecursionError, MemoryError)
 
 

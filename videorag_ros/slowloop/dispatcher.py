@@ -6,9 +6,11 @@ I/O, no lock held for more than a few instructions. Everything else runs here:
 
 - ``videorag-slowloop-frames`` downscales handed-over frames into the frame cache;
 - ``videorag-slowloop`` runs the jobs one at a time: every ``period_s`` a description of the
-  latest moment of the next camera (round robin), on each trigger ENTER a description (or, for
-  a ``verify`` trigger, a verification), and for every pair the router holds latched a
-  re-verification on frames after its EXIT (every ``LATCH_RECHECK_S`` until one clears it).
+  latest moment of the next camera (round robin; not queued again while one for that camera is
+  pending, so periodic work never pushes trigger jobs out of the queue), on each trigger ENTER a
+  description (or, for a ``verify`` trigger, a verification), and for every pair the router
+  holds latched a re-verification on frames after its EXIT (every ``LATCH_RECHECK_S`` until one
+  clears it).
 
 Each job packs K frames around its best frame, the prompt and the rolling history; the request
 goes through the policy (rate limit, Retry-After, backoff, breaker). Results are stored with
@@ -271,6 +273,11 @@ class SlowLoop:
             return
         cam = cams[self._rotation % len(cams)]
         self._rotation += 1
+        if any(j.reason == PERIOD and j.camera_id == cam for j in self.jobs.snapshot()):
+            # Still pending: it will describe the latest frames when its turn comes. Queuing
+            # another would only push out trigger jobs when the rate limit is the bottleneck.
+            self.count("jobs.period_coalesced")
+            return
         self.jobs.put(Job(DESCRIBE, cam, PERIOD, self._clock()))
 
     def _schedule_latched(self) -> None:
