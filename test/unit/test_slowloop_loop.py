@@ -261,6 +261,21 @@ def test_periodic_jobs_are_coalesced_so_they_never_push_out_trigger_jobs(tiny_en
     assert loop.stats()["slowloop.jobs.period_coalesced"] == 9 and loop.stats()["slowloop.jobs.dropped"] == 0
 
 
+def test_a_trigger_job_that_waited_too_long_for_the_cache_uses_the_memory(tiny_encoder, disk_png: Path) -> None:
+    cfg = _config(tiny_encoder, disk_png, **{"slowloop.frame_cache_s": 0.5})  # the cache forgets after half a second
+    pipe = EdgePipeline(cfg, tiny_encoder)
+    describer, _ = build_describer(cfg.slowloop, tiny_encoder)
+    loop = SlowLoop(cfg.slowloop, describer, index=pipe.index, encoder=tiny_encoder, triggers=cfg.triggers)
+    _drive(pipe, loop)  # ENTER at 0.6 s
+    _drive(pipe, loop, start=100)  # ENTER at 10.6 s; the cache now holds only 10.9..11.4 s
+    loop.drain_frames()
+    first, second = loop.jobs.snapshot()
+    assert first.reason == "enter" and first.vector is not None and loop.frames_for(first) == []
+    out = _run_pending(loop)
+    assert len(out) == 2 and out[0].text.startswith("best-matching caption") and out[0].start_ns <= 600 * MS <= out[0].end_ns
+    assert loop.stats()["slowloop.jobs.frames_from_memory"] == 1  # the second found its frames in the cache
+
+
 def test_full_queue_drops_the_oldest_job_and_counts_it(tiny_encoder, disk_png: Path) -> None:
     cfg = _config(tiny_encoder, disk_png, **{"slowloop.queue_size": 2})
     describer, _ = build_describer(cfg.slowloop, tiny_encoder)

@@ -12,7 +12,8 @@ I/O, no lock held for more than a few instructions. Everything else runs here:
   holds latched a re-verification on frames after its EXIT (every ``LATCH_RECHECK_S`` until one
   clears it).
 
-Each job packs K frames around its best frame, the prompt and the rolling history; the request
+Each job packs K frames around its best frame (from the frame cache; for a trigger job that waited
+longer than the cache holds, the memory's thumbnails), the prompt and the rolling history; the request
 goes through the policy (rate limit, Retry-After, backoff, breaker). Results are stored with
 their span in the memory and handed to ``on_output`` (the ROS bridge publishes them). Jobs older
 than ``JOB_MAX_AGE_S`` when their turn comes are dropped and counted; a full queue drops its
@@ -26,7 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -71,6 +72,7 @@ class Job:
     best_ns: int | None = None
     trigger: str = ""
     after_ns: int | None = None
+    vector: npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)  # the ENTER frame's embedding
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +214,7 @@ class SlowLoop:
             if ev.state == ENTER:
                 trig = self.triggers.get(ev.trigger)
                 kind = VERIFY if trig is not None and trig.verify else DESCRIBE
-                self.jobs.put(Job(kind, ev.camera_id, ON_ENTER, self._clock(), best_ns=ev.stamp_ns, trigger=ev.trigger))
+                self.jobs.put(Job(kind, ev.camera_id, ON_ENTER, self._clock(), best_ns=ev.stamp_ns, trigger=ev.trigger, vector=vector))
 
     # --- threads -----------------------------------------------------------------------------
     def _frames_loop(self) -> None:
@@ -308,6 +310,21 @@ class SlowLoop:
         ctx = int(ENTER_CONTEXT_S * 1e9)
         return pick_around(self.cache.window(job.camera_id, job.best_ns - ctx, job.best_ns + ctx), job.best_ns, k)
 
+    def _frames_from_memory(self, job: Job) -> list[CachedFrame]:
+        """A trigger job whose frames left the cache while it waited: the memory's thumbnails around its frame."""
+        if job.reason != ON_ENTER or self.index is None or job.vector is None or job.best_ns is None:
+            return []
+        ctx = int(ENTER_CONTEXT_S * 1e9)
+        try:
+            hits = self.index.search(job.vector, 4 * self.cfg.frames_per_request, since_ns=job.best_ns - ctx, until_ns=job.best_ns + ctx, cameras=(job.camera_id,))
+        except VideoragError:
+            return []
+        shots = sorted((h.payload for h in hits if h.payload.thumbnail), key=lambda p: p.stamp_ns)
+        frames = [CachedFrame(p.camera_id, p.stamp_ns, p.frame_seq, p.thumbnail or b"") for p in shots]
+        if frames:
+            self.count("jobs.frames_from_memory")
+        return pick_around(frames, job.best_ns, self.cfg.frames_per_request)
+
     def run_job(self, job: Job) -> Output | None:
         """Run one job now on this thread (the dispatcher's; tests call it directly).
 
@@ -322,7 +339,7 @@ class SlowLoop:
             self.count("jobs.stale")
             return None
         self.drain_frames()
-        frames = self.frames_for(job)
+        frames = self.frames_for(job) or self._frames_from_memory(job)
         if not frames:
             self.count("jobs.waiting_for_frames" if job.reason == LATCHED else "jobs.no_frames")
             if job.reason == LATCHED:
