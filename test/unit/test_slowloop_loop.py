@@ -269,7 +269,7 @@ def test_a_trigger_job_that_waited_too_long_for_the_cache_uses_the_memory(tiny_e
     _drive(pipe, loop)  # ENTER at 0.6 s
     _drive(pipe, loop, start=100)  # ENTER at 10.6 s; the cache now holds only 10.9..11.4 s
     loop.drain_frames()
-    first, second = loop.jobs.snapshot()
+    first, _ = loop.jobs.snapshot()
     assert first.reason == "enter" and first.vector is not None and loop.frames_for(first) == []
     out = _run_pending(loop)
     assert len(out) == 2 and out[0].text.startswith("best-matching caption") and out[0].start_ns <= 600 * MS <= out[0].end_ns
