@@ -18,9 +18,10 @@ def test_cache_thins_downscales_and_forgets() -> None:
     rgb = np.zeros((120, 160, 3), np.uint8)
     kept = [cache.add("front", i * 100 * MS, i, rgb) for i in range(50)]  # 10 Hz for 5 s
     assert kept[:4] == [True, False, True, False] and cache.thinned == 25
+    assert cache.add("front", 4850 * MS, 99, rgb, keep=True)  # a trigger's frame is never thinned
     frames = cache.window("front")
     assert len(frames) == 6  # 2 s at 5 Hz would be 10: the count bound wins
-    assert frames[-1].stamp_ns == 4800 * MS and all(b.stamp_ns > a.stamp_ns for a, b in itertools.pairwise(frames))
+    assert frames[-1].stamp_ns == 4850 * MS and all(b.stamp_ns > a.stamp_ns for a, b in itertools.pairwise(frames))
     assert frames[0].jpeg.startswith(b"\xff\xd8")
     assert cache.window("rear") == [] and cache.latest("rear") is None and cache.cameras() == ["front"]
     assert downscale(rgb, 64).shape == (48, 64, 3) and downscale(rgb, 400).shape == (120, 160, 3)  # never enlarged

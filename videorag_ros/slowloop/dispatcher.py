@@ -55,7 +55,8 @@ log = logging.getLogger(__name__)
 DESCRIBE, VERIFY = "describe", "verify"
 PERIOD, ON_ENTER, LATCHED = "period", "enter", "latched"
 ENTER_CONTEXT_S = 2.0  # frames within this of a trigger's ENTER frame are packed
-VERIFY_LEAD_NS = 1_000_000_000  # a verification on ENTER sends the latest frames from 1 s before the ENTER frame on
+VERIFY_LEAD_NS = 300_000_000  # a verification on ENTER sends the frames the trigger decided on: from 0.3 s before its ENTER frame
+_Handoff = tuple[str, int, int, "npt.NDArray[np.uint8]", "npt.NDArray[np.float32] | None", bool]  # camera, stamp, seq, rgb, vector, keep
 JOB_MAX_AGE_S = 30.0  # a job waiting longer than this is stale
 LATCH_RECHECK_S = 2.0  # a latched pair is re-verified at most this often
 FRAME_HANDOFF = 16  # frames waiting for the cache thread (drop-oldest)
@@ -167,7 +168,7 @@ class SlowLoop:
         self.verdicts, self.on_output, self._clock = verdicts, on_output, clock
         self.stop = stop or (policy.stop if policy is not None else threading.Event())
         self.jobs: DropOldestQueue[Job] = DropOldestQueue(cfg.queue_size)
-        self._handoff: DropOldestQueue[tuple[str, int, int, npt.NDArray[np.uint8], npt.NDArray[np.float32] | None]] = DropOldestQueue(FRAME_HANDOFF)
+        self._handoff: DropOldestQueue[_Handoff] = DropOldestQueue(FRAME_HANDOFF)
         self.cache = FrameCache(width=cfg.frame_width, keep_s=cfg.frame_cache_s, jpeg_quality=cfg.jpeg_quality)
         self.history = RollingHistory(cfg.history_tokens)
         self.latency = StageStats(window=1024)
@@ -208,8 +209,9 @@ class SlowLoop:
 
         Two appends to bounded drop-oldest queues; nothing here waits for the slow loop.
         """
-        if rgb is not None:
-            self._handoff.put((camera_id, stamp_ns, seq, rgb, vector))
+        events = tuple(events)
+        if rgb is not None:  # a frame that made a trigger ENTER is kept in the cache, never thinned
+            self._handoff.put((camera_id, stamp_ns, seq, rgb, vector, any(ev.state == ENTER for ev in events)))
         for ev in events:
             if ev.state == ENTER:
                 trig = self.triggers.get(ev.trigger)
@@ -223,9 +225,10 @@ class SlowLoop:
             if item is not None:
                 self._cache(item)
 
-    def _cache(self, item: tuple[str, int, int, npt.NDArray[np.uint8], npt.NDArray[np.float32] | None]) -> None:
+    def _cache(self, item: _Handoff) -> None:
+        camera_id, stamp_ns, seq, rgb, vector, keep = item
         try:
-            self.cache.add(*item)
+            self.cache.add(camera_id, stamp_ns, seq, rgb, vector, keep=keep)
         except Exception as err:  # a bad frame must not end the thread
             self.count("frames.cache_errors")
             log.warning("slow loop: frame not cached: %s: %s", type(err).__name__, err)
@@ -310,6 +313,20 @@ class SlowLoop:
         ctx = int(ENTER_CONTEXT_S * 1e9)
         return pick_around(self.cache.window(job.camera_id, job.best_ns - ctx, job.best_ns + ctx), job.best_ns, k)
 
+    def _await_frame(self, camera_id: str, stamp_ns: int, timeout_s: float = 0.5) -> None:
+        """Wait (this thread only) until the cache holds the trigger's own frame: the cache thread may be encoding it."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            latest = self.cache.latest(camera_id)
+            if latest is not None and latest.stamp_ns >= stamp_ns:
+                return
+            if time.monotonic() >= deadline:
+                self.count("jobs.trigger_frame_missing")
+                return
+            if self.stop.wait(0.005):
+                raise StoppedError("the slow loop is stopping")
+            self.drain_frames()
+
     def _frames_from_memory(self, job: Job) -> list[CachedFrame]:
         """A trigger job whose frames left the cache while it waited: the memory's thumbnails around its frame."""
         if job.reason != ON_ENTER or self.index is None or job.vector is None or job.best_ns is None:
@@ -339,6 +356,8 @@ class SlowLoop:
             self.count("jobs.stale")
             return None
         self.drain_frames()
+        if job.reason == ON_ENTER and job.best_ns is not None:
+            self._await_frame(job.camera_id, job.best_ns)
         frames = self.frames_for(job) or self._frames_from_memory(job)
         if not frames:
             self.count("jobs.waiting_for_frames" if job.reason == LATCHED else "jobs.no_frames")

@@ -73,8 +73,16 @@ class FrameCache:
         self.added = 0
         self.thinned = 0
 
-    def add(self, camera_id: str, stamp_ns: int, seq: int, rgb: npt.NDArray[np.uint8], vector: npt.NDArray[np.float32] | None = None) -> bool:
+    def add(self, camera_id: str, stamp_ns: int, seq: int, rgb: npt.NDArray[np.uint8], vector: npt.NDArray[np.float32] | None = None, *, keep: bool = False) -> bool:
         """Downscale, JPEG-encode and keep one frame (the slow loop's thread, never the frame worker).
+
+        Args:
+            camera_id: Camera.
+            stamp_ns: Capture stamp.
+            seq: Frame sequence number.
+            rgb: ``(H, W, 3)`` uint8 RGB.
+            vector: Its embedding, if any.
+            keep: Keep it even within ``min_interval_s`` of the last kept frame (a trigger's frame).
 
         Returns:
             False when the frame came within ``min_interval_s`` of the last one kept (thinned).
@@ -83,7 +91,7 @@ class FrameCache:
 
         with self._lock:  # two threads add (the cache thread, and the dispatcher draining before a job)
             last = self._last_kept.get(camera_id)
-            if last is not None and abs(int(stamp_ns) - last) < self.min_interval_ns:
+            if not keep and last is not None and abs(int(stamp_ns) - last) < self.min_interval_ns:
                 self.thinned += 1
                 return False
             self._last_kept[camera_id] = int(stamp_ns)
