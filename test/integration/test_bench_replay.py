@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
-from videorag_ros.cli import bench_replay
+from videorag_ros.bench import replay as bench_replay
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test
 
 from sensor_msgs.msg import CompressedImage, Image
 
-from test.conftest import pattern_frame
 from test.support.domains import child_env
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, wait_until
 
@@ -92,11 +92,11 @@ def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, ros_do
 
 
 def test_negative_scene_fires_nothing(graph: Graph) -> None:
+    embedded0 = int(graph.monitor.camera_values("front").get("embedded", 0))
     graph.stream("stripes", 30)
-    graph.spin(0.5)
+    assert wait_until(lambda: int(graph.monitor.camera_values("front").get("embedded", 0)) >= embedded0 + 20, 10.0, spin=graph.spin)
     assert graph.monitor.log.triggers == []
     assert graph.monitor.log.estop and not any(v for _, v in graph.monitor.log.estop)  # latched False arrived
-    assert int(graph.monitor.camera_values("front").get("embedded", 0)) >= 20
 
 
 def test_positive_scene_engages_estop_and_publishes_trigger(graph: Graph) -> None:

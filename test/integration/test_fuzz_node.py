@@ -25,9 +25,8 @@ from videorag_ros.core.config import dump_params_file
 from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.fuzz]
 U32 = 2**32 - 1
-SENT = {"raw": 0, "jpeg": 0}
 
 
 @pytest.fixture(scope="module")
@@ -53,23 +52,31 @@ def graph(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, ros_do
 FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=250, suppress_health_check=list(HealthCheck))
 
 
-@given(raw_images().filter(lambda f: all(0 <= f[k] <= U32 for k in ("width", "height", "step"))), compressed_images())
-@FUZZ
-def test_generated_messages_are_each_counted_once(graph: EdgeGraph, raw: dict, jpeg: dict) -> None:
-    msg = Image(encoding=raw["encoding"], width=raw["width"], height=raw["height"], step=raw["step"], data=raw["data"])
-    msg.header.stamp = ns_to_stamp(time.time_ns())
-    graph.raw.publish(msg)
-    cmsg = CompressedImage(format=jpeg["fmt"], data=jpeg["data"])
-    cmsg.header.stamp = ns_to_stamp(time.time_ns())
-    graph.jpeg.publish(cmsg)
-    SENT["raw"] += 1
-    SENT["jpeg"] += 1
-    graph.spin(0.02)
+@pytest.fixture(scope="module")
+def storm(graph: EdgeGraph) -> dict[str, int]:
+    """Publish the generated messages (hypothesis, derandomised) into the running node; how many were sent."""
+    sent = {"raw": 0, "jpeg": 0}
+
+    @given(raw_images().filter(lambda f: all(0 <= f[k] <= U32 for k in ("width", "height", "step"))), compressed_images())
+    @FUZZ
+    def publish(raw: dict, jpeg: dict) -> None:
+        msg = Image(encoding=raw["encoding"], width=raw["width"], height=raw["height"], step=raw["step"], data=raw["data"])
+        msg.header.stamp = ns_to_stamp(time.time_ns())
+        graph.raw.publish(msg)
+        cmsg = CompressedImage(format=jpeg["fmt"], data=jpeg["data"])
+        cmsg.header.stamp = ns_to_stamp(time.time_ns())
+        graph.jpeg.publish(cmsg)
+        sent["raw"] += 1
+        sent["jpeg"] += 1
+        graph.spin(0.02)
+
+    publish()
+    return sent
 
 
-def test_every_received_message_is_accounted_for(graph: EdgeGraph) -> None:
-    if not SENT["raw"]:
-        pytest.skip("run together with the generator above (whole file)")
+def test_every_generated_message_is_accounted_for_exactly_once(graph: EdgeGraph, storm: dict[str, int]) -> None:
+    """Every message the node received is counted once as dropped / rejected_input / gate_rejected / admitted."""
+    assert storm["raw"] >= 200 and storm["jpeg"] >= 200, storm
     good = cv2.imencode(".jpg", np.full((48, 64, 3), 128, np.uint8))[1].tobytes()
     ok_msg = CompressedImage(format="jpeg", data=good)
     ok_msg.header.stamp = ns_to_stamp(time.time_ns())
@@ -90,6 +97,7 @@ def test_every_received_message_is_accounted_for(graph: EdgeGraph) -> None:
     assert wait_until(settled, 30, spin=graph.spin, step_s=0.5), {cam: graph.monitor.camera_values(cam) for cam in ("raw", "jpeg")}
     for cam in ("raw", "jpeg"):
         v = graph.monitor.camera_values(cam)
+        assert int(v["received"]) <= storm[cam] + (cam == "jpeg")
         assert int(v["rejected_input"]) > 0 and int(v.get("admitted", 0)) > 0, v
     assert graph.proc.poll() is None
     assert "Traceback" not in graph.log_path.read_text()

@@ -25,7 +25,8 @@ from videorag_ros.cli.edge import default_params
 from videorag_ros.core.config import dump_params_file, load_params_file
 from videorag_ros.core.index import TemporalIndex, read_snapshot
 from videorag_ros.core.query import MomentQuery, answer_query
-from videorag_ros.ros.conversions import ns_to_stamp, stamp_to_ns
+from videorag_ros.core.stamps import stamp_to_ns
+from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, videorag_command, wait_until
 
 pytestmark = pytest.mark.integration
@@ -39,6 +40,7 @@ def node(footage, tmp_path_factory: pytest.TempPathFactory, ros_domain: int):
     values = load_params_file(default_params())
     values = {k: v for k, v in values.items() if not k.startswith("front.")}
     values.update({"cameras": ["plaza"], "plaza.topic": "plaza/image", "index.snapshot_path": str(tmp / "live.vrag"), "security.allowed_dirs": [str(tmp)], "diagnostics_period_s": 0.25})
+    values.update({"gate.keyframe_interval_s": 0.0, "gate.max_rate_hz": 0.0})  # the live camera: every frame to the encoder, queries or not
     (tmp / "live.vrag").write_bytes(snapshot.read_bytes())
     params = dump_params_file(values, tmp / "edge.yaml")
     graph = EdgeGraph(params, domain_id=ros_domain, log_path=tmp / "edge.log", extra_env=child_env(ros_domain))
@@ -121,7 +123,7 @@ def test_queries_do_not_stop_the_camera_being_served(node) -> None:
     frame = np.zeros((120, 160, 3), np.uint8)
     futures = []
     for i in range(30):
-        frame[:, :, :] = (i % 2) * 200  # changes every frame: the gate admits on motion
+        frame[:, :, :] = (i % 2) * 200  # the gate admits every frame (keyframe_interval_s 0)
         msg = Image(height=120, width=160, encoding="rgb8", step=480, data=frame.tobytes())
         # Stamped on the recording's clock, just after its end: a wall-clock stamp would make the
         # whole recording older than index.ttl_s, and TTL eviction would (rightly) forget it.

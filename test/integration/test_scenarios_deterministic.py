@@ -4,9 +4,9 @@ No ROS and no DDS: `videorag run --bag` feeds the recorded frames to the same co
 node runs (gate, encoder, trigger state machines) in exact bag order, stamped with their
 recorded `header.stamp`, so the result does not depend on timing or load. The shipped
 config/scenarios.yaml and videorag-tiny decide; for every bag, every annotated event must
-ENTER its trigger within [start, end + BUDGET_S] and nothing may ENTER outside the events
+ENTER its trigger within [start, end + budget (scenarios.score.DEFAULT_BUDGET_S)] and nothing may ENTER outside the events
 annotated for it (in particular not in a negative segment); see
-videorag_ros/core/scenario_score.py for the rules. The live tier
+videorag_ros/scenarios/score.py for the rules. The live tier
 (test_replay_live.py) checks the same over real DDS at 1x.
 
 Frames are rendered at 320x240 (videorag-tiny sees 96x96; the gate's motion thumbnail is 64
@@ -28,17 +28,17 @@ import pytest
 from test.conftest import REPO
 from videorag_ros.cli import run as run_cli
 from videorag_ros.core.config import load_params_file
-from videorag_ros.core.scenario import Annotation, load_annotation
-from videorag_ros.core.scenario_catalogue import STANDARD_SET
-from videorag_ros.core.scenario_maker import make_standard_set
-from videorag_ros.core.scenario_score import score_run, transitions_from_report
+from videorag_ros.scenarios.annotations import Annotation, load_annotation
+from videorag_ros.scenarios.catalogue import STANDARD_SET
+from videorag_ros.scenarios.maker import make_standard_set
+from videorag_ros.scenarios.score import DEFAULT_BUDGET_S, score_run, transitions_from_report
 
 PARAMS = REPO / "config" / "scenarios.yaml"
 SECONDS, FPS, WIDTH, HEIGHT = 8.0, 15.0, 320, 240
 FIRST_STAMP_NS = 1_700_000_000_000_000_000  # fixed, so two runs write the same bags
 # An event's trigger may ENTER this long after the event's last frame (N-of-M debounce at the
 # gate's admission rate); the live tier uses the same.
-BUDGET_S = 1.0
+
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +66,12 @@ def test_scenario_bag_fires_its_events_and_nothing_else(scenario: str, scenario_
     assert stamps[0] == ann.first_stamp_ns and not report["input_errors"]
 
     triggers = list(load_params_file(PARAMS)["triggers"])
-    score = score_run(ann, transitions_from_report(report), budget_s=BUDGET_S, triggers=triggers)
+    score = score_run(ann, transitions_from_report(report), budget_s=DEFAULT_BUDGET_S, triggers=triggers)
     fired = [(t["name"], t["state"], round(ann.time_s(round(t["stamp"] * 1e9)), 2)) for t in report["triggers"]]
     assert score.passed, f"{scenario}: {'; '.join(score.reasons)}; transitions (trigger, state, s): {fired}"
     assert score.counts.recall in (1.0, None) and score.counts.precision in (1.0, None)
     for ev in score.events:  # time to trigger is the frame time of the ENTER, inside the window
-        assert ev.time_to_trigger_s is not None and 0.0 <= ev.time_to_trigger_s <= ev.end_s - ev.start_s + BUDGET_S
+        assert ev.time_to_trigger_s is not None and 0.0 <= ev.time_to_trigger_s <= ev.end_s - ev.start_s + DEFAULT_BUDGET_S
 
 
 def test_a_trigger_that_fires_too_early_fails_the_scenario(scenario_bags: dict[str, tuple[Path, Annotation]], tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_a_trigger_that_fires_too_early_fails_the_scenario(scenario_bags: dict[s
     params = dump_params_file(values, tmp_path / "eager.yaml")
     report_path = tmp_path / "report.json"
     assert run_cli.main(["--bag", str(bag), "--params", str(params), "--report", str(report_path)]) == 0
-    score = score_run(ann, transitions_from_report(json.loads(report_path.read_text())), budget_s=BUDGET_S)
+    score = score_run(ann, transitions_from_report(json.loads(report_path.read_text())), budget_s=DEFAULT_BUDGET_S)
     assert not score.passed
     assert any(f.trigger == "person_ahead" and f.negative == 0 for f in score.false_positives)
     assert score.per_trigger["person_ahead"].precision == 0.0  # it was already active when the person came: no credit

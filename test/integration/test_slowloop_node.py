@@ -24,12 +24,12 @@ pytest.importorskip("aiohttp", reason="aiohttp (test dependency, tools/requireme
 
 from sensor_msgs.msg import Image
 
-from test.conftest import pattern_frame
 from test.support.domains import child_env
+from videorag_ros.bench.rigs.chat_server import ScriptedServer, Step
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, videorag_command, wait_until
-from videorag_ros.slowloop.scripted_server import ScriptedServer, Step
 
 pytestmark = pytest.mark.integration
 SECRET = "sk-integration-secret-4242"

@@ -1,7 +1,7 @@
 """Watchdogs over real DDS: each fault engages the e-stop (policy ``stop``) until it clears.
 
 The edge node runs as a process with a real ONNX encoder that fails on an all-white frame and
-stalls on an all-black one (test/support/faulty_model.py), so the faults come from onnxruntime
+stalls on an all-black one (videorag_ros/bench/rigs/faulty_model.py), so the faults come from onnxruntime
 itself. A dead worker cannot be caused by any input (the worker survives everything a frame can
 do), so that test runs the node in this process and ends its worker thread from outside with an
 asynchronous exception, while a consumer in another rclpy context watches the e-stop.
@@ -10,8 +10,6 @@ No timing-bound asserts: each stop must arrive within its timeout plus a generou
 
 from __future__ import annotations
 
-import ctypes
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,17 +21,14 @@ import yaml
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PolygonInstanceStamped
-from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
-from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from std_msgs.msg import Bool
 
-from test.conftest import pattern_frame
 from test.support.domains import child_env
-from test.support.faulty_model import BLACK, WHITE, export_faulty_model, solid_frame
+from videorag_ros.bench.rigs.faulty_model import BLACK, WHITE, export_faulty_model, solid_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp
 from videorag_ros.ros.graph import EdgeGraph, wait_until
@@ -179,53 +174,21 @@ def test_hung_encoder_is_caught_while_it_runs(graph: Graph) -> None:
     assert graph.monitor.camera_values("front")["_level"] == "0"  # the camera never went silent
 
 
-class WorkerKilled(BaseException):
-    """Raised asynchronously in the worker thread: nothing a frame can cause ends the worker."""
-
-
-def _kill_thread(name: str) -> None:
-    [thread] = [t for t in threading.enumerate() if t.name == name]
-    assert thread.ident is not None
-    n = ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(WorkerKilled))
-    assert n == 1
-
-
 def test_dead_worker_engages_the_estop(faulty_model_dir: Path, own_ros_domain: int) -> None:
-    from videorag_ros.ros.edge_node import EdgeNode
+    """The node spins single-threaded, as shipped; its worker is killed from outside."""
+    from videorag_ros.bench.rigs.worker_death import WorkerDeathRig
 
-    domain = own_ros_domain
-    node_ctx, watch_ctx = rclpy.Context(), rclpy.Context()
-    rclpy.init(context=node_ctx, domain_id=domain)
-    rclpy.init(context=watch_ctx, domain_id=domain)
-    overrides = {"model": str(faulty_model_dir), "estop_topic": "/estop", "diagnostics_period_s": 0.2, "front.timeout_s": 60.0}
-    node = EdgeNode(context=node_ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
-    node_exec = MultiThreadedExecutor(num_threads=3, context=node_ctx)
-    node_exec.add_node(node)
-    spinner = threading.Thread(target=node_exec.spin, daemon=True)
-    spinner.start()
-    watcher = rclpy.create_node("estop_watcher", context=watch_ctx)
-    watch_exec = SingleThreadedExecutor(context=watch_ctx)
-    watch_exec.add_node(watcher)
-    estop: list[bool] = []
-    statuses: list[DiagnosticArray] = []
-    watcher.create_subscription(Bool, "/estop", lambda m: estop.append(m.data), qos.LATCHED_SAFETY)
-    watcher.create_subscription(DiagnosticArray, "/diagnostics", statuses.append, 10)
-    try:
-        assert wait_until(lambda: len(estop) >= 3, 30.0, spin=lambda s: watch_exec.spin_once(timeout_sec=s))
-        assert not any(estop)
-        _kill_thread("videorag-worker")
-        assert wait_until(lambda: estop[-1], MARGIN_S, spin=lambda s: watch_exec.spin_once(timeout_sec=s))
-        assert wait_until(lambda: any(lvl == 2 for lvl, _ in pipeline_status(statuses)), MARGIN_S, spin=lambda s: watch_exec.spin_once(timeout_sec=s))
-        [msg, *_] = [m for lvl, m in pipeline_status(statuses) if lvl == 2]
+    overrides = {"model": str(faulty_model_dir), "diagnostics_period_s": 0.2, "front.timeout_s": 60.0}
+    with WorkerDeathRig(own_ros_domain, overrides) as rig:
+        estop = rig.estop
+        assert wait_until(lambda: len(estop) >= 3, 30.0, spin=rig.spin)
+        assert not any(v for _, v in estop)
+        rig.kill_worker()
+        assert wait_until(lambda: estop[-1][1], MARGIN_S, spin=rig.spin)
+        assert wait_until(lambda: any(lvl == 2 for lvl, _ in pipeline_status(rig.statuses)), MARGIN_S, spin=rig.spin)
+        [msg, *_] = [m for lvl, m in pipeline_status(rig.statuses) if lvl == 2]
         assert "worker: frame worker thread died: WorkerKilled" in msg and "e-stop engaged" in msg
         # it never clears, and the heartbeat keeps saying so
         n = len(estop)
-        wait_until(lambda: False, 0.5, spin=lambda s: watch_exec.spin_once(timeout_sec=s))
-        assert len(estop) > n and all(estop[n:])
-    finally:
-        node_exec.shutdown()
-        node.destroy_node()
-        watch_exec.shutdown()
-        watcher.destroy_node()
-        rclpy.shutdown(context=node_ctx)
-        rclpy.shutdown(context=watch_ctx)
+        wait_until(lambda: False, 0.5, spin=rig.spin)
+        assert len(estop) > n and all(v for _, v in estop[n:])

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
 from rclpy.parameter import Parameter
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 
 pytestmark = pytest.mark.ros
 S = 1_000_000_000
@@ -58,6 +59,41 @@ def test_corrupt_snapshot_is_skipped_and_counted(ctx, tiny_model_dir: Path, tmp_
         assert node.pipeline.counters.get("index", "snapshot_load_failures") == 1
     finally:
         node.destroy_node()
+
+
+@pytest.mark.parametrize("kind", ["json nested 100k deep", "dim 2**62", "FIFO", "non-finite vectors"])
+def test_hostile_snapshots_never_stop_the_node(ctx, tiny_model_dir: Path, tmp_path: Path, kind: str) -> None:
+    """A checksum-valid snapshot whose header lies, or a FIFO where the snapshot should be: logged,
+    counted, and the node starts with an empty memory (never hangs, never dies)."""
+    import json
+    import os
+    import threading
+
+    from videorag_ros.bench.hostile import snapshot_with_header
+
+    if kind == "FIFO":
+        snap = tmp_path / "memory.vrag"
+        os.mkfifo(snap)
+    elif kind == "json nested 100k deep":
+        snap = snapshot_with_header(tmp_path, "memory.vrag", b"[" * 100_000 + b"]" * 100_000)
+    elif kind == "dim 2**62":
+        snap = snapshot_with_header(tmp_path, "memory.vrag", json.dumps({"dim": 2**62, "count": 0, "camera_names": [], "reason_names": [], "sections": {}}).encode())
+    else:
+        header = {"dim": 2, "count": 1, "camera_names": ["front"], "reason_names": ["first"], "meta": {},
+                  "sections": {"vectors": [0, 8], "stamps": [8, 8], "cameras": [16, 4], "seqs": [20, 8], "reasons": [28, 4], "thumb_lens": [32, 8], "thumbs": [40, 0]}}  # fmt: skip
+        body = np.array([np.nan, 1.0], "<f4").tobytes() + np.array([1], "<i8").tobytes() + np.array([0], "<i4").tobytes() + np.array([1], "<i8").tobytes() + np.array([0], "<i4").tobytes() + np.array([-1], "<i8").tobytes()
+        snap = snapshot_with_header(tmp_path, "memory.vrag", json.dumps(header).encode(), body)
+    nodes: list[object] = []
+    starter = threading.Thread(target=lambda: nodes.append(_node(ctx, tiny_model_dir, snap)), daemon=True)
+    starter.start()
+    starter.join(30.0)
+    assert not starter.is_alive(), f"the node hung at start on a snapshot that is {kind}"
+    (node,) = nodes
+    try:
+        assert len(node.pipeline.index) == 0  # type: ignore[attr-defined]
+        assert node.pipeline.counters.get("index", "snapshot_load_failures") == 1  # type: ignore[attr-defined]
+    finally:
+        node.destroy_node()  # type: ignore[attr-defined]
 
 
 def test_paths_outside_the_allowed_dirs_stop_the_node_at_start(ctx, tiny_model_dir: Path, tmp_path: Path) -> None:

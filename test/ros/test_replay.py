@@ -24,12 +24,13 @@ from rosbags.typesys import Stores, get_typestore
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage, Image
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.cli import replay as replay_cli
-from videorag_ros.core.bag_source import ImageBagSource
-from videorag_ros.core.bag_writer import ImageBagWriter
+from videorag_ros.core.stamps import stamp_to_ns
+from videorag_ros.recordings.bag_reader import ImageBagSource
+from videorag_ros.recordings.bag_writer import ImageBagWriter
 from videorag_ros.ros.bag_replayer import BagReplayer, ReplayOptions, ReplaySummary
-from videorag_ros.ros.conversions import stamp_to_ns
+from videorag_ros.ros.dds import PROFILE_VARIABLES, profiles_variable
 from videorag_ros.ros.graph import large_frames_profile, wait_until
 
 pytestmark = pytest.mark.ros
@@ -212,8 +213,8 @@ def test_loop_plays_the_bag_again(bags: dict[str, Path], listener: Listener, pla
 def test_cli_replays_and_prints_a_json_summary(bags: dict[str, Path], listener: Listener, ctx: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("ROS_DOMAIN_ID", str(ctx.get_domain_id()))
     profile = large_frames_profile()
-    if profile is not None and "FASTRTPS_DEFAULT_PROFILES_FILE" not in os.environ:
-        monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", str(profile))
+    if profile is not None and not any(v in os.environ for v in PROFILE_VARIABLES):
+        monkeypatch.setenv(profiles_variable(), str(profile))
     listener.listen(Image, TOPIC)
     listener.start()
     code = replay_cli.main([str(bags["sqlite3"]), "--wait-for-subscribers", "1", "--wait-timeout", "10", "--rate", "2", "--json"])

@@ -18,9 +18,9 @@ def build_clip_memory(footage: Callable[[str], Path], clips: Mapping[str, str], 
     """
     from videorag_ros.cli.edge import default_params
     from videorag_ros.core.config import CameraConfig, build_edge_config, load_params_file
-    from videorag_ros.core.models.encoder import load_encoder
-    from videorag_ros.core.offline import read_video
+    from videorag_ros.core.encoder.encoder import load_encoder
     from videorag_ros.core.pipeline import EdgePipeline
+    from videorag_ros.recordings.offline import read_video
 
     config = build_edge_config(load_params_file(default_params()))
     config = replace(config, cameras=tuple(CameraConfig(id=cam, topic=f"{cam}/image") for cam in clips))

@@ -20,9 +20,9 @@ from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores, get_typestore
 
 from videorag_ros.cli import main as cli
-from videorag_ros.core.bag_frames import REJECT_CONVERT, REJECT_DESERIALIZE, BagError, BagFrames, parse_topic_map
+from videorag_ros.core.encoder.encoder import load_encoder
 from videorag_ros.core.index import TemporalIndex, read_snapshot
-from videorag_ros.core.models.encoder import load_encoder
+from videorag_ros.recordings.bag_reader import REJECT_CONVERT, REJECT_DESERIALIZE, BagError, BagFrames, parse_topic_map
 
 FRONT = "/camera/front/image_raw"  # where the shipped config's relative 'camera/front/image_raw' resolves
 REAR = "/camera/rear/image_raw/compressed"
@@ -130,7 +130,7 @@ CAMERAS = {"front": "camera/front/image_raw", "rear": "camera/rear/image_raw/com
 
 def test_reads_both_cameras_with_header_stamps(recording: Recording) -> None:
     with BagFrames(recording.path, CAMERAS) as bag:
-        assert bag.topics == {"front": FRONT, "rear": REAR}
+        assert bag.camera_topics == {"front": FRONT, "rear": REAR}
         assert bag.message_count == sum(map(len, recording.stamps.values())) + sum(recording.rejected.values())
         got: dict[str, list[tuple[int, np.ndarray]]] = {"front": [], "rear": []}
         for cam, rgb, stamp_ns in bag.frames():
@@ -160,7 +160,7 @@ def test_malformed_messages_are_counted_per_camera_and_reason(recording: Recordi
 def test_topic_map_overrides_and_progress_counts_every_message(recording: Recording) -> None:
     seen = []
     with BagFrames(recording.path, {"left": "nowhere", "right": "camera/right"}, topic_map={"left": FRONT, "right": REAR[1:]}) as bag:
-        assert bag.topics == {"left": FRONT, "right": REAR}
+        assert bag.camera_topics == {"left": FRONT, "right": REAR}
         cams = [cam for cam, _, _ in bag.frames(on_message=lambda: seen.append(1))]
     assert cams.count("left") == len(recording.stamps["front"]) and cams.count("right") == len(recording.stamps["rear"])
     assert len(seen) == bag.message_count
@@ -209,7 +209,7 @@ def test_zero_header_stamps_fall_back_to_log_time_and_are_counted(tmp_path: Path
     with BagFrames(rec.path, CAMERAS) as bag:
         stamps = [s for cam, _, s in bag.frames() if cam == "front"]
     assert stamps == [s + LOG_DELAY_NS for s in rec.stamps["front"]]
-    assert bag.log_time_stamps == {"front": 5, "rear": 3}
+    assert bag.log_time_stamped_frames() == {"front": 5, "rear": 3}
 
 
 def test_parse_topic_map() -> None:

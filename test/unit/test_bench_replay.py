@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from test.conftest import REPO
-from videorag_ros.cli import bench_replay
-from videorag_ros.cli.bench_common import cpu_s, peak_rss_mib
+from videorag_ros.bench import replay as bench_replay
+from videorag_ros.bench.common import cpu_s, peak_rss_mib
 from videorag_ros.core.config import build_edge_config, load_params_file
 from videorag_ros.core.errors import ConfigError
 
@@ -116,3 +116,10 @@ def test_latency_only_table_hides_the_scores() -> None:
     lines = text.splitlines()
     assert len(lines) == 5 and lines[-1].split() == ["all", "8.0/12.0/15.5", "(40)"]  # pooled glass-to-action only
     assert "9.0/14.0/20.0 (90)" in text
+
+
+def test_two_cameras_add_a_second_camera_on_the_mirror_topic(tmp_path: Path) -> None:
+    params = bench_replay._bench_params(REPO / "config" / "scenarios.yaml", None, tmp_path, probe=True, cameras=2)
+    config = build_edge_config(load_params_file(params))
+    assert [c.id for c in config.cameras] == ["front", bench_replay.MIRROR_CAMERA]
+    assert config.cameras[1].topic == bench_replay.MIRROR_TOPIC and config.cameras[1].timeout_s == 30.0

@@ -9,7 +9,8 @@ import cv2
 import pytest
 import yaml
 
-from test.conftest import REPO, pattern_frame
+from test.conftest import REPO
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.cli import main as cli
 
 

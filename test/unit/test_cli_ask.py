@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.cli.ask import main
 from videorag_ros.core.config import build_edge_config, dump_params_file
 from videorag_ros.core.index import Description
@@ -47,7 +47,7 @@ def test_ask_a_snapshot_offline(memory: tuple[Path, dict], tmp_path: Path, capsy
 
 def test_ask_a_snapshot_with_a_model_server(memory: tuple[Path, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("aiohttp", reason="aiohttp (test dependency) not installed")
-    from videorag_ros.slowloop.scripted_server import ScriptedServer, Step
+    from videorag_ros.bench.rigs.chat_server import ScriptedServer, Step
 
     snap, values = memory
     with ScriptedServer(default=Step(text="\x1b[31mThe box was there [1].\x1b]0;x\x07 Ignore the operator.")) as srv:

@@ -57,7 +57,7 @@ def test_shipped_edge_yaml_is_valid() -> None:
         ({"collision_monitor.polygon": [0.0, 0.0, 1.0, 1.0]}, "has 4 numbers; give x1, y1, x2, y2, ... for at least 3 vertices"),
         ({"collision_monitor.polygon": [0.0, 0.0, 1.0, 1.0, 2.0]}, "has 5 numbers"),
         ({"collision_monitor.polygon": [0.0, 0.0, 1.0, "a", 2.0, 0.0]}, "'collision_monitor.polygon' must be a list of numbers"),
-        ({"collision_monitor.polygon": [0.0, 0.0, 1.0, float("nan"), 2.0, 0.0]}, "must hold finite numbers"),
+        ({"collision_monitor.polygon": [0.0, 0.0, 1.0, float("nan"), 2.0, 0.0]}, "collision_monitor.polygon' = .* is not a finite number"),
         ({"triggers": ["watchdog"], "watchdog.prompts": ["x"], "t.prompts": None}, "'triggers' names 'watchdog', which is a parameter group"),
         ({"cameras": ["t"]}, "'t' is both a camera id and a trigger name"),
     ],

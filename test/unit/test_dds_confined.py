@@ -33,6 +33,8 @@ SMALL_ARGS = {
     "soak": ["--minutes", "0.05"],
     "replay": ["--seconds", "1", "--width", "160", "--height", "120", "--scenario", "empty_control"],
     "watchdog": ["--trials", "1"],
+    "hostile": ["--only", "fifo_snapshot_path"],
+    "ingest": ["--seconds", "1", "--doors", "ws", "--load", "1x5", "--peers", ""],
     "slowloop": ["--rounds", "1", "--seconds", "1", "--asks", "1", "--delay", "0.1", "--width", "160", "--height", "120"],
 }
 

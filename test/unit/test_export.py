@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from test.conftest import REPO, pattern_frame
+from test.conftest import REPO
+from videorag_ros.bench.rigs.patterns import pattern_frame
+from videorag_ros.core.encoder.encoder import load_encoder
+from videorag_ros.core.encoder.manifest import load_manifest
+from videorag_ros.core.encoder.tokenizers import CLIP_BOS_ID, CLIP_EOS_ID, HFTokenizer, load_tokenizer
 from videorag_ros.core.errors import ConfigError, ModelLoadError
-from videorag_ros.core.models.encoder import load_encoder
-from videorag_ros.core.models.export import MIN_EXPORT_COSINE, PROTECTED_DIRS, export_checkpoint
-from videorag_ros.core.models.manifest import load_manifest
-from videorag_ros.core.models.random_init import export_random_init, random_init, random_init_source
-from videorag_ros.core.models.tokenizers import CLIP_BOS_ID, CLIP_EOS_ID, HFTokenizer, load_tokenizer
+from videorag_ros.toolchain.export import MIN_EXPORT_COSINE, PROTECTED_DIRS, export_checkpoint
+from videorag_ros.toolchain.random_init import export_random_init, random_init, random_init_source
 
 TINY = {
     "text_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "max_position_embeddings": 16},
@@ -37,12 +38,12 @@ WORKER = r"""
 import json, sys
 from pathlib import Path
 import numpy as np, torch
-from test.conftest import pattern_frame
-from videorag_ros.core.models.export import export_checkpoint
-from videorag_ros.core.models.random_init import export_random_init, random_init
-from videorag_ros.core.models.manifest import load_manifest
-from videorag_ros.core.models.preprocess import preprocess_batch
-from videorag_ros.core.models.tokenizers import build_word_tokenizer, load_tokenizer
+from videorag_ros.bench.rigs.patterns import pattern_frame
+from videorag_ros.toolchain.export import export_checkpoint
+from videorag_ros.toolchain.random_init import export_random_init, random_init
+from videorag_ros.core.encoder.manifest import load_manifest
+from videorag_ros.core.encoder.preprocess import preprocess_batch
+from videorag_ros.core.encoder.tokenizers import build_word_tokenizer, load_tokenizer
 
 root, tiny, prompts = Path(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
 lines = []
@@ -129,7 +130,7 @@ def test_hf_tokenizer_pads_truncates_and_reports(exported: tuple[Path, dict[str,
 
 
 def test_word_tokenizer_still_used_for_word_manifests(tiny_model_dir: Path) -> None:
-    from videorag_ros.core.models.tokenizer import WordTokenizer
+    from videorag_ros.core.encoder.tokenizer import WordTokenizer
 
     assert isinstance(load_tokenizer(load_manifest(str(tiny_model_dir))), WordTokenizer)
 

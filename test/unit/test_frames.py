@@ -112,7 +112,7 @@ def test_compressed_limits() -> None:
 
 
 def test_bgr8_view_preprocesses_exactly_like_contiguous_rgb() -> None:
-    from videorag_ros.core.models.preprocess import PreprocessSpec, preprocess_batch
+    from videorag_ros.core.encoder.preprocess import PreprocessSpec, preprocess_batch
 
     big = np.random.default_rng(3).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     view = raw_to_rgb(**_raw("bgr8", np.ascontiguousarray(big[:, :, ::-1])))
@@ -120,3 +120,39 @@ def test_bgr8_view_preprocesses_exactly_like_contiguous_rgb() -> None:
     # 32x24 is an exact factor; 96x96 goes through the two-step resize: both must match.
     for spec in (PreprocessSpec(24, 32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)), PreprocessSpec(96, 96, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))):
         np.testing.assert_array_equal(preprocess_batch([view], spec), preprocess_batch([np.ascontiguousarray(big)], spec))
+
+
+# --- issue 11: only the claimed codec, checked before decoding --------------------------------------
+def _jpeg(rgb: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.mark.parametrize(("ext", "name"), [(".jp2", "JPEG 2000"), (".bmp", "BMP"), (".tif", "TIFF"), (".png", "PNG")])
+def test_a_payload_in_another_format_than_its_label_is_refused_undecoded(ext: str, name: str) -> None:
+    ok, buf = cv2.imencode(ext, np.zeros((64, 64, 3), np.uint8))
+    assert ok
+    with pytest.raises(FrameError, match=f"payload is {name}, but the message says 'jpeg'"):
+        compressed_to_rgb(fmt="jpeg", data=buf.tobytes())
+
+
+@pytest.mark.parametrize("fmt", ["16UC1; png compressed", "16UC1; compressedDepth", "32FC1; compressedDepth png"])
+def test_depth_formats_are_refused_as_not_embeddable(fmt: str) -> None:
+    with pytest.raises(FrameError, match="depth / 16-bit image, not a colour frame"):
+        compressed_to_rgb(fmt=fmt, data=b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+
+
+def test_a_jpeg_with_thousands_of_scans_is_refused_before_decoding() -> None:
+    good = _jpeg(np.full((16, 16, 3), 120, np.uint8))
+    assert compressed_to_rgb(fmt="jpeg", data=good).shape == (16, 16, 3)
+    comment = b"\xff\xda" * 100  # counted conservatively: any SOS marker bytes count as scans
+    bloated = good[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + good[2:]
+    with pytest.raises(FrameError, match=r"JPEG payload has \d+ scans \(at most 64 accepted\)"):
+        compressed_to_rgb(fmt="jpeg", data=bloated)
+
+
+def test_hostile_format_text_is_escaped_in_the_message() -> None:
+    with pytest.raises(FrameError) as info:
+        compressed_to_rgb(fmt="gif\x1b[2J", data=b"GIF89a")
+    assert "\x1b" not in str(info.value) and "\\x1b[2J" in str(info.value)

@@ -20,13 +20,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test.conftest import pattern_frame
 from test.support.images import png_declaring
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.core.config import CAMERA_PARAMS, EDGE_PARAMS, TRIGGER_PARAMS, build_edge_config, load_params_file
 from videorag_ros.core.errors import ConfigError, FrameError, TemporalIndexError, VideoragError
 from videorag_ros.core.frames import SUPPORTED_ENCODINGS, FrameLimits, compressed_to_rgb, raw_to_rgb
 from videorag_ros.core.index import Payload, TemporalIndex, read_snapshot
 from videorag_ros.core.pipeline import EdgePipeline
+
+pytestmark = pytest.mark.fuzz
 
 RAW_MESSAGES = 6000
 COMPRESSED_MESSAGES = 4500
@@ -40,7 +42,7 @@ def pipeline(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """A real pipeline (tiny ONNX encoder, a reference-image trigger, memory with thumbnails)."""
     ref = tmp_path_factory.mktemp("fuzz") / "disk.png"
     cv2.imwrite(str(ref), pattern_frame("disk"))
-    from videorag_ros.core.models.encoder import load_encoder
+    from videorag_ros.core.encoder.encoder import load_encoder
 
     config = build_edge_config({
         "cameras": ["cam"], "model": str(tiny_model_dir), "triggers": ["disk"], "disk.reference_images": [str(ref)],
@@ -234,7 +236,7 @@ def test_corrupt_snapshots_are_detected_and_the_memory_kept(snapshot_bytes: byte
 @given(st.tuples(st.sampled_from(["image", "text"]), st.sampled_from(["truncate", "flip", "empty"]), st.integers(0, 10**6), st.booleans()))
 @settings(FUZZ, max_examples=24)
 def test_corrupt_model_files_fail_to_load_with_a_clear_error(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory, case: tuple[str, str, int, bool]) -> None:
-    from videorag_ros.core.models.encoder import load_encoder
+    from videorag_ros.core.encoder.encoder import load_encoder
 
     tower, how, seed, verify = case
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from videorag_ros.cli.bench_index import main
+from videorag_ros.bench.index import main
 
 
 def test_bench_index_tiny_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.core.config import build_edge_config
 from videorag_ros.core.errors import ConfigError
 from videorag_ros.core.pipeline import EdgePipeline

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import yaml
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
+from videorag_ros.core.encoder.encoder import load_encoder
+from videorag_ros.core.encoder.manifest import load_manifest, sha256_file
+from videorag_ros.core.encoder.onnx_backend import choose_providers
 from videorag_ros.core.errors import ConfigError, EncoderError, ModelLoadError
-from videorag_ros.core.models.encoder import load_encoder
-from videorag_ros.core.models.manifest import load_manifest, sha256_file
-from videorag_ros.core.models.onnx_backend import choose_providers
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     [
         (lambda d: d.pop("embedding_dim"), "missing field 'embedding_dim'"),
         (lambda d: d.__setitem__("format_version", 9), "format_version 9 is not supported"),
-        (lambda d: d["image_encoder"].__setitem__("mean", [0.5]), "mean/std three values"),
+        (lambda d: d["image_encoder"].__setitem__("mean", [0.5]), "field 'mean' = \\[0.5\\] must be 3 finite numbers"),
         (lambda d: d["image_encoder"].__setitem__("file", "../../etc/passwd"), "outside the model directory"),
         (lambda d: d["image_encoder"].__setitem__("file", "nope.onnx"), "does not exist"),
         (lambda d: d["image_encoder"].__setitem__("resize", "zoom"), "resize 'zoom'"),

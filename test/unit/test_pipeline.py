@@ -6,7 +6,7 @@ from pathlib import Path
 
 import cv2
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.core.config import build_edge_config
 from videorag_ros.core.pipeline import EdgePipeline
 
@@ -53,3 +53,34 @@ def test_gate_rejections_are_counted(tiny_encoder) -> None:
         pipe.process("front", f, i * 33 * MS, i)
     assert pipe.counters.get("front", "admitted") == 1
     assert pipe.counters.get("front", "gate_rejected.static") == 3
+
+
+def test_admissions_never_outpace_the_encoder(tmp_path: Path) -> None:
+    """A real, slow encoder (an 800x800 matmul on black frames): the gate may use half of what it drains."""
+    import numpy as np
+
+    from videorag_ros.bench.rigs.faulty_model import BLACK, export_faulty_model
+    from videorag_ros.core.admission import COST_WINDOW
+    from videorag_ros.core.encoder.encoder import load_encoder
+
+    model = export_faulty_model(tmp_path / "slow", hang_size=800)
+    values = {"model": str(model), "cameras": ["a", "b"], "gate.keyframe_interval_s": 0.0, "gate.max_rate_hz": 0.0, "gate.motion_rate_hz": 0.0}
+    pipe = EdgePipeline(build_edge_config(values), load_encoder(str(model), backend="cpu"))
+    assert pipe.budget.cost_s > 0.0  # measured at start-up, on a mid-grey frame: the fast path
+    black = np.full((120, 160, 3), BLACK, np.uint8)
+    fps, seconds = 200, 2.0  # stamps far closer than any forward pass, whatever this machine's speed
+    costs, admitted = [], {"a": [], "b": []}
+    for i in range(round(fps * seconds)):
+        for j, cam in enumerate(("a", "b")):  # two cameras, half a frame apart, both wanting every frame
+            stamp = round((i + j / 2) * 1e9 / fps)
+            r = pipe.process(cam, black, stamp, i)
+            if r.decision.admitted:
+                costs.append((r.stage_ms["preprocess"] + r.stage_ms["embed"]) * 1e-3)
+                admitted[cam].append(stamp)
+    total = sum(len(v) for v in admitted.values())
+    assert pipe.budget.cost_s >= 0.8 * min(costs)  # the budget learnt the slow path (median of the last frames)
+    rate_limit = 0.5 / min(costs)  # never faster than half the fastest measured drain ...
+    learning = COST_WINDOW // 2 + 1 + 2  # ... once the median holds slow frames (and the burst of one per camera)
+    assert total - learning <= seconds * rate_limit
+    assert pipe.counters.get("a", "gate_rejected.budget") > 0 and pipe.counters.get("b", "gate_rejected.budget") > 0
+    assert min(len(v) for v in admitted.values()) >= total // 2 - 2  # the cameras share it evenly

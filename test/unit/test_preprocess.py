@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from videorag_ros.core.encoder.preprocess import PreprocessSpec, _integer_factor, preprocess_batch, resize_rgb
 from videorag_ros.core.errors import InputShapeError
-from videorag_ros.core.models.preprocess import PreprocessSpec, _integer_factor, preprocess_batch, resize_rgb
 
 SPEC = PreprocessSpec(96, 96, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
 
@@ -24,7 +24,7 @@ def _diff_to_direct(frame: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize(("w", "h"), [(640, 480), (1280, 720), (848, 480)])
 def test_two_step_resize_close_to_direct_on_scenes(w: int, h: int) -> None:
-    from videorag_ros.core.scenes import render, sample_scene
+    from videorag_ros.sim import render, sample_scene
 
     frame = render(sample_scene("person_in_path", np.random.default_rng(0)), width=w, height=h)
     diff = _diff_to_direct(frame)

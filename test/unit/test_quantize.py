@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import yaml
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
+from videorag_ros.core.encoder.encoder import load_encoder
+from videorag_ros.core.encoder.manifest import load_manifest
 from videorag_ros.core.errors import ConfigError, EncoderError
-from videorag_ros.core.models.encoder import load_encoder
-from videorag_ros.core.models.manifest import load_manifest
-from videorag_ros.core.models.quantize import (
+from videorag_ros.toolchain.quantize import (
     GateError,
     GateReport,
     accuracy_gate,

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import yaml
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.cli import main as cli
-from videorag_ros.core.bag_frames import REJECT_CONVERT, InputReject
 from videorag_ros.core.config import build_edge_config
+from videorag_ros.core.encoder.encoder import Encoder, load_encoder
 from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.index import TemporalIndex, read_snapshot
-from videorag_ros.core.models.encoder import Encoder, load_encoder
-from videorag_ros.core.offline import read_video, run_frames, with_camera
 from videorag_ros.core.pipeline import EdgePipeline
+from videorag_ros.recordings.bag_reader import REJECT_CONVERT, InputReject
+from videorag_ros.recordings.offline import read_video, run_frames, with_camera
 from videorag_ros.viz.timeline import plot_timeline
 
 

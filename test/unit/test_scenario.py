@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from videorag_ros.core.scenario import (
+from videorag_ros.scenarios.annotations import (
     ScenarioError,
     annotation_to_dict,
     build_annotation,

@@ -12,9 +12,9 @@ from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
-from test.conftest import pattern_frame
-from videorag_ros.core.bag_source import ImageBagSource
-from videorag_ros.core.bag_writer import BagError, ImageBagWriter
+from videorag_ros.bench.rigs.patterns import pattern_frame
+from videorag_ros.recordings.bag_reader import ImageBagSource
+from videorag_ros.recordings.bag_writer import BagError, ImageBagWriter
 
 FIRST = 1_700_000_000_000_000_000
 STEP = 50_000_000  # 20 fps

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from rosbags.highlevel import AnyReader
 
-from test.conftest import pattern_frame
-from videorag_ros.core.bag_writer import BagError
-from videorag_ros.core.scenario import ScenarioError, load_annotation
-from videorag_ros.core.scenario_catalogue import CATALOGUE, QUIET_CLASS, STANDARD_SET, annotate, frame_stamps, get_spec, render
-from videorag_ros.core.scenario_maker import make_scenario_bag, make_standard_set, make_video_bag
+from videorag_ros.bench.rigs.patterns import pattern_frame
+from videorag_ros.recordings.bag_writer import BagError
+from videorag_ros.scenarios.annotations import ScenarioError, load_annotation
+from videorag_ros.scenarios.catalogue import CATALOGUE, QUIET_CLASS, STANDARD_SET, annotate, frame_stamps, get_spec, render
+from videorag_ros.scenarios.maker import make_scenario_bag, make_standard_set, make_video_bag
 
 SMALL = {"seconds": 5.0, "fps": 10.0, "width": 96, "height": 72}
 

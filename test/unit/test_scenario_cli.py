@@ -9,8 +9,8 @@ import pytest
 
 from test.conftest import REPO
 from videorag_ros.cli import main as cli
-from videorag_ros.core.scenario import load_annotation
-from videorag_ros.core.scenario_catalogue import CATALOGUE, STANDARD_SET
+from videorag_ros.scenarios.annotations import load_annotation
+from videorag_ros.scenarios.catalogue import CATALOGUE, STANDARD_SET
 
 TINY = ["--seconds", "2", "--fps", "5", "--width", "64", "--height", "48"]
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from videorag_ros.core.scenario import Annotation, ScenarioError, build_annotation
-from videorag_ros.core.scenario_score import Counts, Transition, score_run, total_counts, transitions_from_report
+from videorag_ros.scenarios.annotations import Annotation, ScenarioError, build_annotation
+from videorag_ros.scenarios.score import Counts, Transition, score_run, total_counts, transitions_from_report
 
 FIRST = 1_700_000_000_000_000_000
 TRIGGERS = ("person_ahead", "pallet_in_aisle", "smoke")

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from videorag_ros.core.scenes import (
+from videorag_ros.sim import (
     CLASSES,
     PARAPHRASES,
     SEQUENCE_KINDS,
@@ -23,7 +23,7 @@ from videorag_ros.core.scenes import (
     sequence,
     words,
 )
-from videorag_ros.core.scenes.spec import distance_word, lateral_word
+from videorag_ros.sim.spec import distance_word, lateral_word
 
 
 def test_torch_is_not_imported() -> None:
@@ -178,7 +178,8 @@ def test_sequence_ground_truth_switches_as_scripted() -> None:
 def test_sequence_is_deterministic() -> None:
     a = [f for f, _ in sequence("empty_control", n_frames=5, fps=5.0, width=40, height=30, seed=9)]
     b = [f for f, _ in sequence("empty_control", n_frames=5, fps=5.0, width=40, height=30, seed=9)]
-    for fa, fb in zip(a, b, strict=False):
+    assert len(a) == len(b) == 5
+    for fa, fb in zip(a, b, strict=True):
         np.testing.assert_array_equal(fa, fb)
 
 

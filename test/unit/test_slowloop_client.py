@@ -10,12 +10,12 @@ import pytest
 
 pytest.importorskip("aiohttp", reason="aiohttp (test dependency, tools/requirements.txt) not installed")
 
+from videorag_ros.bench.rigs.chat_server import DESCRIPTION, ScriptedServer, Step
 from videorag_ros.slowloop.api_key import ApiKey
 from videorag_ros.slowloop.client import ChatClient
 from videorag_ros.slowloop.errors import MALFORMED, PROTOCOL, RATE_LIMITED, REJECTED, SERVER_ERROR, TIMEOUT, TOO_LARGE, ModelServerError
 from videorag_ros.slowloop.packing import chat_messages, encode_jpeg
 from videorag_ros.slowloop.sanitize import clean_model_text
-from videorag_ros.slowloop.scripted_server import DESCRIPTION, ScriptedServer, Step
 
 FRAMES = [encode_jpeg(np.full((48, 64, 3), v, np.uint8)) for v in (10, 200)]
 MESSAGES = chat_messages("Describe these frames.", FRAMES)

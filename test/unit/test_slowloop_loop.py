@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.core.actions import ActionRouter
 from videorag_ros.core.config import EdgeConfig, build_edge_config
 from videorag_ros.core.pipeline import EdgePipeline
@@ -27,7 +27,7 @@ from videorag_ros.slowloop.dispatcher import LATCHED, Job
 MS = 1_000_000
 pytest.importorskip("aiohttp", reason="aiohttp (test dependency, tools/requirements.txt) not installed")
 
-from videorag_ros.slowloop.scripted_server import DESCRIPTION, ScriptedServer, Step  # noqa: E402
+from videorag_ros.bench.rigs.chat_server import DESCRIPTION, ScriptedServer, Step  # noqa: E402
 
 
 @pytest.fixture(scope="module")

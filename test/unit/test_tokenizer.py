@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from videorag_ros.core.encoder.tokenizer import SPECIAL_TOKENS, WordTokenizer, split_words
 from videorag_ros.core.errors import ModelLoadError
-from videorag_ros.core.models.tokenizer import SPECIAL_TOKENS, WordTokenizer, split_words
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_shipped_vocab_covers_prompts() -> None:
     path = Path(__file__).resolve().parents[2] / "models" / "videorag-tiny" / "vocab.json"
     if not path.exists():
         pytest.skip("demo model not built")
-    from videorag_ros.core.scenes import PARAPHRASES, class_prompts
+    from videorag_ros.sim import PARAPHRASES, class_prompts
 
     tok = WordTokenizer.from_file(path)
     texts = [p for ps in class_prompts().values() for p in ps] + [p for ps in PARAPHRASES.values() for p in ps]

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from test.conftest import pattern_frame
+from videorag_ros.bench.rigs.patterns import pattern_frame
 from videorag_ros.core.config import TriggerConfig
 from videorag_ros.core.errors import TriggerError
 from videorag_ros.core.triggers import Goals, TriggerEngine, build_goals
@@ -39,6 +39,25 @@ def test_n_of_m_debounce_and_hysteresis() -> None:
     eng = _engine(enter_threshold=0.8, exit_threshold=0.5, debounce_n=2, debounce_m=3, min_hold_s=0.0)
     # one hit is not enough; 2 of 3 enters; 0.6 is between thresholds -> stays; 2 misses exit.
     assert _run(eng, [0.9, 0.1, 0.9, 0.6, 0.6, 0.4, 0.6, 0.4]) == [None, None, "ENTER", "HOLD", "HOLD", "HOLD", "HOLD", "EXIT"]
+
+
+@pytest.mark.parametrize(
+    ("scores", "pending"),
+    [
+        ([0.1, 0.1], False),  # idle, nothing near
+        ([0.1, 0.9], True),  # one hit of the two needed: the next frames decide
+        ([0.6], True),  # between the thresholds: maybe on the way in
+        ([0.9, 0.9], False),  # entered: decided
+        ([0.9, 0.9, 0.9, 0.2], True),  # active with one miss: maybe on the way out
+        ([0.9, 0.9, 0.2, 0.2], False),  # exited: decided
+        ([0.9, 0.1, 0.1, 0.1], False),  # the stray hit has left the 3-frame window
+    ],
+)
+def test_pending_while_a_decision_is_under_way(scores: list[float], pending: bool) -> None:
+    eng = _engine(enter_threshold=0.8, exit_threshold=0.5, debounce_n=2, debounce_m=3, min_hold_s=0.0)
+    _run(eng, scores)
+    assert eng.pending("front") is pending
+    assert eng.pending("rear") is False  # per camera
 
 
 def test_min_hold_keeps_trigger_active() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from videorag_ros.core.offline import read_video
-from videorag_ros.core.video_probe import VideoProbeError, probe_video
+from videorag_ros.recordings.offline import read_video
+from videorag_ros.recordings.video_probe import VideoProbeError, probe_video
 
 
 def test_probe_reports_a_real_clip(footage) -> None:

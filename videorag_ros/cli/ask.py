@@ -62,8 +62,8 @@ def ask_snapshot(args: argparse.Namespace) -> AskAnswer:
 
     from videorag_ros.cli.edge import default_params
     from videorag_ros.core.config import build_edge_config, load_params_file
+    from videorag_ros.core.encoder.encoder import load_encoder
     from videorag_ros.core.index import TemporalIndex, read_snapshot
-    from videorag_ros.core.models.encoder import load_encoder
     from videorag_ros.slowloop import answer_question, build_describer
 
     cfg = build_edge_config(load_params_file(args.params or default_params()))

@@ -7,17 +7,20 @@ import sys
 from collections.abc import Sequence
 
 BENCHES = {
-    "pipeline": ("videorag_ros.cli.bench_pipeline", "glass-to-action through real DDS, per stage"),
-    "model": ("videorag_ros.cli.bench_model", "encoder latency per model x tower x precision x backend"),
-    "index": ("videorag_ros.cli.bench_index", "temporal index: insert/query p50/p99, window queries, recall, memory"),
-    "query": ("videorag_ros.cli.bench_query", "QueryMoments through the service of a running node with a 10-minute memory"),
-    "watchdog": ("videorag_ros.cli.bench_watchdog", "fault-to-e-stop on the wire for each watchdog (source checkout)"),
-    "soak": ("videorag_ros.cli.bench_soak", "N cameras at 30 Hz for minutes: bounded latency, counted drops, flat memory"),
-    "replay": ("videorag_ros.cli.bench_replay", "scenario bags: trigger precision/recall, time-to-trigger, glass-to-action"),
-    "slowloop": ("videorag_ros.cli.bench_slowloop", "slow loop on vs off (server answering in 2 s): glass-to-action, request rate, history, videorag ask"),
+    "pipeline": ("videorag_ros.bench.pipeline", "glass-to-action through real DDS, per stage"),
+    "model": ("videorag_ros.bench.model", "encoder latency per model x tower x precision x backend"),
+    "index": ("videorag_ros.bench.index", "temporal index: insert/query p50/p99, window queries, recall, memory"),
+    "query": ("videorag_ros.bench.query", "QueryMoments through the service of a running node with a 10-minute memory"),
+    "watchdog": ("videorag_ros.bench.watchdog", "fault-to-e-stop on the wire for each watchdog"),
+    "soak": ("videorag_ros.bench.soak", "N cameras at 30 Hz for minutes: bounded latency, counted drops, flat memory"),
+    "replay": ("videorag_ros.bench.replay", "scenario bags: trigger precision/recall, time-to-trigger, glass-to-action"),
+    "hostile": ("videorag_ros.bench.hostile", "issue 11's hostile inputs against a checkout's commands: exit, message, time, peak RSS"),
+    "ingest": ("videorag_ros.bench.ingest", "the doors (WebSocket, WebRTC, stream bridge): added latency, CPU per stream, load until frames drop"),
+    "gate": ("videorag_ros.bench.gate", "frame gate on real clips: admitted share, static stretches, onset delays"),
+    "slowloop": ("videorag_ros.bench.slowloop", "slow loop on vs off (server answering in 2 s): glass-to-action, request rate, history, videorag ask"),
 }
 # Benchmarks that never start rclpy (test_dds_confined.py probes every other one).
-ROS_FREE = frozenset({"model", "index"})
+ROS_FREE = frozenset({"model", "index", "gate"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from videorag_ros.core.config import NODE_NAME, build_edge_config, load_params_file
 from videorag_ros.core.errors import VideoragError
-from videorag_ros.core.paths import check_config_paths
+from videorag_ros.core.preflight import prepare_pipeline
+from videorag_ros.core.printable import printable
 
 
 def default_params() -> Path:
@@ -32,14 +33,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Strict here (unknown names are typos) so a bad file fails before any DDS start-up.
         config = build_edge_config(load_params_file(params, NODE_NAME), strict=True)
-        warnings = check_config_paths(config)
+        if args.check:
+            # Every check the node runs short of opening topics: paths, topic names, the model,
+            # the index's memory, the prompts, the adapters' message types.
+            from videorag_ros.ros.actions import check_adapter_types
+
+            pipeline, warnings = prepare_pipeline(config)
+            pipeline.index.close()
+            check_adapter_types(config)
     except VideoragError as err:
-        print(f"error: {params}: {err}", file=sys.stderr)
+        print(f"error: {printable(params)}: {printable(err)}", file=sys.stderr)
         return 1
     if args.check:
         for w in warnings:
-            print(f"warning: {w}", file=sys.stderr)
-        print(f"{params}: ok ({len(config.cameras)} cameras, {len(config.triggers)} triggers)")
+            print(f"warning: {printable(w)}", file=sys.stderr)
+        print(f"{printable(params)}: ok ({len(config.cameras)} cameras, {len(config.triggers)} triggers); model {pipeline.encoder.describe()}")
         return 0
     from videorag_ros.ros.edge_node import main as node_main
 

@@ -15,7 +15,10 @@ COMMANDS = {
     "ask": ("videorag_ros.cli.ask", "ask a question about the recent past: moments retrieved, answered by the slow loop's describer"),
     "replay": ("videorag_ros.cli.replay", "publish the camera topics of a rosbag2 / ROS 1 bag (no ROS install needed)"),
     "scenario": ("videorag_ros.cli.scenario", "scenario bags with annotated events: make, list, check"),
-    "bench": ("videorag_ros.cli.bench", "benchmarks: pipeline, model, index, query, soak, watchdog, replay"),
+    "bridge": ("videorag_ros.cli.bridge", "RTSP / HTTP / TCP / UDP / file / webcam source as a camera topic (PyAV)"),
+    "ingest": ("videorag_ros.cli.ingest", "doors for remote cameras: ingest ws (WebSocket edge clients) | ingest webrtc (WHIP peers)"),
+    "stream-client": ("videorag_ros.cli.stream_client", "the edge side: extract, downscale, JPEG-encode and stream a source to a door"),
+    "bench": ("videorag_ros.cli.bench", "benchmarks: pipeline, model, index, query, soak, watchdog, replay, ingest"),
     "model": ("videorag_ros.cli.model", "model tools: train-demo, eval, export, quantize, build-engine"),
 }
 

@@ -1,8 +1,8 @@
 """``videorag model <tool>``: train the demo model, evaluate, export, quantize, build TensorRT engines.
 
 Subcommands:
-  train-demo    train videorag-tiny on rendered scenes (``videorag_ros.core.models.demo.train``)
-  eval          evaluate a model directory (``videorag_ros.core.models.demo.evaluate``)
+  train-demo    train videorag-tiny on rendered scenes (``videorag_ros.toolchain.demo.train``)
+  eval          evaluate a model directory (``videorag_ros.toolchain.demo.evaluate``)
   export        a local CLIP/SigLIP checkpoint (or a random-init architecture) -> ONNX model dir
   quantize      int8 (dynamic MatMul/Gemm or static QDQ) behind the accuracy/speed gate
   build-engine  TensorRT fp16/int8 engine of the image tower, gated against onnxruntime fp32
@@ -14,11 +14,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from videorag_ros.core.models.random_init import RANDOM_ARCHS
+from videorag_ros.core.printable import printable
+from videorag_ros.toolchain.random_init import RANDOM_ARCHS
 
 PASS_THROUGH = {
-    "train-demo": "videorag_ros.core.models.demo.train",
-    "eval": "videorag_ros.core.models.demo.evaluate",
+    "train-demo": "videorag_ros.toolchain.demo.train",
+    "eval": "videorag_ros.toolchain.demo.evaluate",
 }
 NO_TENSORRT = "TensorRT is not installed (pip install tensorrt on a machine with an NVIDIA GPU)"
 
@@ -66,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from videorag_ros.core.models.export import export_checkpoint
-    from videorag_ros.core.models.random_init import export_random_init
+    from videorag_ros.toolchain.export import export_checkpoint
+    from videorag_ros.toolchain.random_init import export_random_init
 
     if args.checkpoint:
         res = export_checkpoint(args.checkpoint, args.out, name=args.name, licence=args.licence, progress=_progress)
@@ -78,7 +79,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from videorag_ros.core.models.quantize import quantize_model
+    from videorag_ros.toolchain.quantize import quantize_model
 
     res = quantize_model(
         args.model,
@@ -99,14 +100,14 @@ def _quantize(args: argparse.Namespace) -> int:
 
 
 def _build_engine(args: argparse.Namespace) -> int:
-    from videorag_ros.core.models.tensorrt_engine import tensorrt_available
+    from videorag_ros.core.encoder.tensorrt_runtime import tensorrt_available
 
     if not tensorrt_available():
         print(f"error: {NO_TENSORRT}", file=sys.stderr)
         return 1
-    from videorag_ros.core.models.manifest import load_manifest
-    from videorag_ros.core.models.quantize import calibration_frames
-    from videorag_ros.core.models.tensorrt_engine import build_gated_engine
+    from videorag_ros.core.encoder.manifest import load_manifest
+    from videorag_ros.toolchain.quantize import calibration_frames
+    from videorag_ros.toolchain.tensorrt_build import build_gated_engine
 
     manifest = load_manifest(args.model)
     frames = calibration_frames(manifest.image.preprocess, calib_dir=args.calib_dir, n=args.calib_frames)
@@ -143,11 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from videorag_ros.core.errors import VideoragError
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    for noisy in ("videorag_ros.core.models.onnx_backend", "videorag_ros.core.models.quantize"):
+    for noisy in ("videorag_ros.core.encoder.onnx_backend", "videorag_ros.toolchain.quantize"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     tools = {"export": _export, "quantize": _quantize, "build-engine": _build_engine}
     try:
         return tools[args.tool](args)
     except VideoragError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1

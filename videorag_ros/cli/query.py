@@ -21,7 +21,9 @@ from typing import Any
 
 from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.index import Moment
+from videorag_ros.core.printable import printable
 from videorag_ros.core.query import DEFAULT_K, MomentQuery, QueryAnswer
+from videorag_ros.core.safe_files import check_output_path
 from videorag_ros.core.timefmt import format_stamp, parse_time
 from videorag_ros.slowloop.sanitize import escape_line
 
@@ -78,8 +80,8 @@ def query_snapshot(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
     """Load the snapshot (exact search only: no graph for one query) and answer."""
     from videorag_ros.cli.edge import default_params
     from videorag_ros.core.config import build_edge_config, load_params_file
+    from videorag_ros.core.encoder.encoder import load_encoder
     from videorag_ros.core.index import TemporalIndex, read_snapshot
-    from videorag_ros.core.models.encoder import load_encoder
     from videorag_ros.core.query import answer_query
 
     data = read_snapshot(args.index)
@@ -120,7 +122,7 @@ def query_service(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
     rclpy.init(args=None)
     try:
         node = rclpy.create_node("videorag_query")
-        client = node.create_client(QueryMoments, service)
+        client: Any = node.create_client(QueryMoments, service)
         if not client.wait_for_service(timeout_sec=args.timeout):
             msg = f"service {service} not available after {args.timeout:g} s: is the edge node running in this ROS_DOMAIN_ID (--node names another node)?"
             raise ServiceUnavailable(msg)
@@ -168,7 +170,7 @@ def print_table(moments: list[Moment]) -> None:
     for i, m in enumerate(moments, 1):
         length = f"{(m.end_ns - m.start_ns) / 1e9:.1f} s"
         print(
-            f"{i:>2}  {m.camera_id:<10} {format_stamp(m.start_ns):>14} {format_stamp(m.end_ns):>14} {length:>8} "
+            f"{i:>2}  {printable(m.camera_id, max_chars=40):<10} {format_stamp(m.start_ns):>14} {format_stamp(m.end_ns):>14} {length:>8} "
             f"{format_stamp(m.best_ns):>14} {m.score:>7.3f} {len(m.frame_seqs):>6} {m.hits:>4}"
         )
         if m.description:  # the slow loop's text (escaped: it came from a model or a snapshot file)
@@ -182,19 +184,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print('error: give a text ("a person on the left") or --image PATH', file=sys.stderr)
         return 2
     try:
+        if args.sheet:  # a bad output path fails now, not after the search
+            check_output_path(args.sheet, what="--sheet")
         answer, query = query_snapshot(args) if args.index else query_service(args)
     except VideoragError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1
     source = str(args.index) if args.index else f"{args.node.rstrip('/')}/query_moments"
     what = f"image {args.image}" if args.image else repr(query.text)
-    print(f"query {what} on {source}: {answer.summary() if args.index else '; '.join(answer.notes)}")
+    # Camera names and the node's message come from a snapshot or another process: escaped.
+    print(printable(f"query {what} on {source}: {answer.summary() if args.index else '; '.join(answer.notes)}"))
     print_table(answer.moments)
     if args.sheet:
         from videorag_ros.viz.contact_sheet import write_contact_sheet
 
         write_contact_sheet(answer.moments, args.sheet, title=f"{what} — {source}")
-        print(f"contact sheet: {args.sheet}")
+        print(f"contact sheet: {printable(args.sheet)}")
     if args.json:
         print(json.dumps({"query": what, "source": source, "notes": answer.notes, "moments": [moment_row(m) for m in answer.moments]}))
     return 0

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from videorag_ros.core.printable import printable
 
 EXIT_INTERRUPTED = 130
 
@@ -55,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
 
-    from videorag_ros.core.bag_source import ImageBagSource
     from videorag_ros.core.errors import VideoragError
+    from videorag_ros.recordings.bag_reader import ImageBagSource
     from videorag_ros.ros.bag_replayer import ReplayOptions
 
     try:
@@ -70,12 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             wait_timeout_s=args.wait_timeout,
         )
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 2
     try:
         source = ImageBagSource(args.bag, args.topics)
     except VideoragError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1
     with source:
         return _play(source, options, [a for a in ros_args if a != "--"], as_json=args.json)
@@ -83,13 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _use_large_frames_profile() -> None:
     """Point Fast DDS at the shipped large-frame profile unless the user chose one (raw frames > 512 KB)."""
-    if "FASTDDS_DEFAULT_PROFILES_FILE" in os.environ or "FASTRTPS_DEFAULT_PROFILES_FILE" in os.environ:
-        return
+    from videorag_ros.ros.dds import use_profiles_file
     from videorag_ros.ros.graph import large_frames_profile
 
     profile = large_frames_profile()
     if profile is not None:
-        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(profile)
+        use_profiles_file(str(profile))
 
 
 def _play(source: Any, options: Any, ros_args: list[str], *, as_json: bool) -> int:
@@ -105,7 +105,7 @@ def _play(source: Any, options: Any, ros_args: list[str], *, as_json: bool) -> i
     try:
         replayer = BagReplayer(node, source, options)
         kinds = ", ".join(f"{t.name} ({t.msgtype.rsplit('/', 1)[-1]}, {t.count})" for t in source.topics if t.name in source.selected)
-        print(f"{source.path}: {'ROS 1' if source.is_ros1 else 'rosbag2'} bag; playing {kinds}", file=sys.stderr)
+        print(printable(f"{source.path}: {'ROS 1' if source.is_ros1 else 'rosbag2'} bag; playing {kinds}"), file=sys.stderr)
         if options.wait_for_subscribers and not replayer.wait_for_subscribers(lambda: not rclpy.ok()):
             print(f"warning: fewer than {options.wait_for_subscribers} subscribers after {options.wait_timeout_s:g} s; starting anyway", file=sys.stderr)
         total = source.message_count
@@ -118,7 +118,7 @@ def _play(source: Any, options: Any, ros_args: list[str], *, as_json: bool) -> i
 
             summary = replayer.run(on_message=progress, should_stop=lambda: not rclpy.ok())
     except VideoragError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1
     finally:
         node.destroy_node()
@@ -138,9 +138,9 @@ def _print_summary(summary: Any, options: Any) -> None:
     width = max([len(t) for t in s.published] + [5])
     print(f"  {'topic':<{width}}  {'published':>9}  {'rate (Hz)':>9}")
     for topic, n in sorted(s.published.items()):
-        print(f"  {topic:<{width}}  {n:>9}  {s.rate_hz(topic):>9.2f}")
+        print(printable(f"  {topic:<{width}}  {n:>9}  {s.rate_hz(topic):>9.2f}"))
     skipped = sum(s.skipped.values())
-    print(f"skipped: {skipped} message(s)" + (": " + "; ".join(f"{k}: {v}" for k, v in sorted(s.skipped.items())) if skipped else ""))
+    print(printable(f"skipped: {skipped} message(s)" + (": " + "; ".join(f"{k}: {v}" for k, v in sorted(s.skipped.items())) if skipped else "")))
     print(f"late publishes (> {options.late_tolerance_s * 1e3:g} ms after due): {s.late} (worst {s.max_late_ms:.1f} ms)")
     if options.clock_hz:
         print(f"/clock messages: {s.clock_published}")

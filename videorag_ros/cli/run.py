@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from videorag_ros.core.printable import printable
+
 if TYPE_CHECKING:
     from videorag_ros.core.pipeline import EdgePipeline
 
@@ -38,9 +40,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_outputs(args: argparse.Namespace) -> str | None:
+    """Every output path must be writable as a regular file before the run starts, not after it."""
+    from videorag_ros.core.safe_files import UnsafeFileError, check_output_path
+
     for flag, path in (("--report", args.report), ("--index", args.index), ("--plot", args.plot)):
-        if path is not None and not path.parent.is_dir():
-            return f"{flag} {path}: directory '{path.parent}' does not exist"
+        if path is None:
+            continue
+        try:
+            check_output_path(path, what=flag)
+        except UnsafeFileError as err:
+            return str(err)
     return None
 
 
@@ -54,25 +63,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: --camera applies to --video only (use --topic CAM=/topic with --bag)", file=sys.stderr)
         return 2
     if problem := _check_outputs(args):
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"error: {printable(problem)}", file=sys.stderr)
         return 2
 
     from videorag_ros.cli.edge import default_params
-    from videorag_ros.core.bag_frames import parse_topic_map
     from videorag_ros.core.config import build_edge_config, load_params_file
+    from videorag_ros.core.encoder.encoder import load_encoder
     from videorag_ros.core.errors import VideoragError
-    from videorag_ros.core.models.encoder import load_encoder
     from videorag_ros.core.pipeline import EdgePipeline
+    from videorag_ros.recordings.bag_reader import parse_topic_map
 
     try:
         topic_map = parse_topic_map(args.topic)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 2
     source_path = args.video if args.video is not None else args.bag
     if not source_path.exists():  # before loading a model: the cheap mistake first
         kind = "video file" if args.video is not None else "bag"
-        print(f"error: {kind} '{source_path}' does not exist", file=sys.stderr)
+        print(f"error: {kind} '{printable(source_path)}' does not exist", file=sys.stderr)
         return 1
     try:
         values = load_params_file(args.params or default_params())
@@ -81,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cameras = list(values.get("cameras", ["front"]))
         for cam in topic_map:
             if cam not in cameras:
-                print(f"note: camera '{cam}' is not in the parameter file; added for --topic {cam}={topic_map[cam]}", file=sys.stderr)
+                print(printable(f"note: camera '{cam}' is not in the parameter file; added for --topic {cam}={topic_map[cam]}"), file=sys.stderr)
                 cameras.append(cam)
         values["cameras"] = cameras
         config = build_edge_config(values)
@@ -100,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             pipeline.index.close()
     except VideoragError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1
     source = args.video if args.video is not None else args.bag
     report["source"] = str(source)
@@ -134,10 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_video(pipeline: EdgePipeline, path: Path, camera: str) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from videorag_ros.core.offline import read_video, run_frames, with_camera
+    from videorag_ros.recordings.offline import read_video, run_frames, with_camera
 
-    frames, count, fps = read_video(path)
-    print(f"{path}: ~{count} frames at {fps:.1f} fps; camera '{camera}'; encoder {pipeline.encoder.describe()}", file=sys.stderr)
+    frames, count, fps = read_video(path, limits=pipeline.config.limits)
+    print(printable(f"{path}: ~{count} frames at {fps:.1f} fps; camera '{camera}'; encoder {pipeline.encoder.describe()}"), file=sys.stderr)
     with tqdm(total=count or None, unit="frame", file=sys.stderr, disable=None) as bar:
         return run_frames(pipeline, with_camera(frames, camera), on_frame=lambda n: bar.update(1))
 
@@ -145,25 +154,25 @@ def _run_video(pipeline: EdgePipeline, path: Path, camera: str) -> dict[str, Any
 def _run_bag(pipeline: EdgePipeline, path: Path, topic_map: dict[str, str]) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from videorag_ros.core.bag_frames import BagFrames
-    from videorag_ros.core.offline import run_frames
+    from videorag_ros.recordings.bag_reader import BagFrames
+    from videorag_ros.recordings.offline import run_frames
 
     cameras = {c.id: c.topic for c in pipeline.config.cameras}
     with BagFrames(path, cameras, topic_map=topic_map, limits=pipeline.config.limits) as bag:
-        mapping = ", ".join(f"{cam} <- {topic}" for cam, topic in bag.topics.items())
-        print(f"{path}: {bag.message_count} image messages ({mapping}); encoder {pipeline.encoder.describe()}", file=sys.stderr)
+        mapping = ", ".join(f"{cam} <- {topic}" for cam, topic in bag.camera_topics.items())
+        print(printable(f"{path}: {bag.message_count} image messages ({mapping}); encoder {pipeline.encoder.describe()}"), file=sys.stderr)
         for cam, topic in bag.missing.items():
-            print(f"note: camera '{cam}': topic {topic} is not in the bag; it gets no frames (map it with --topic {cam}=/topic)", file=sys.stderr)
+            print(printable(f"note: camera '{cam}': topic {topic} is not in the bag; it gets no frames (map it with --topic {cam}=/topic)"), file=sys.stderr)
         with tqdm(total=bag.message_count or None, unit="msg", file=sys.stderr, disable=None) as bar:
             report = run_frames(pipeline, bag.frames(on_message=lambda: bar.update(1)), rejects=bag.rejects)
-        for cam, n in bag.log_time_stamps.items():
-            print(f"note: camera '{cam}': {n} frames had header.stamp 0 and were stamped with the bag's log time", file=sys.stderr)
+        for cam, n in bag.log_time_stamped_frames().items():
+            print(printable(f"note: camera '{cam}': {n} frames had header.stamp 0 and were stamped with the bag's log time"), file=sys.stderr)
         seen: set[tuple[str, str]] = set()
         for r in bag.rejects:  # one example per camera and reason
             if (r.camera_id, r.reason) not in seen:
                 seen.add((r.camera_id, r.reason))
                 n = bag.rejected[(r.camera_id, r.reason)]
-                print(f"warning: camera '{r.camera_id}': {n} message(s) rejected ({r.reason}), e.g. {r.error}", file=sys.stderr)
+                print(printable(f"warning: camera '{r.camera_id}': {n} message(s) rejected ({r.reason}), e.g. {r.error}"), file=sys.stderr)
     return report
 
 
@@ -191,10 +200,10 @@ def _print_summary(report: dict[str, Any], index_info: dict[str, Any] | None, ar
     if len(report["cameras"]) > 1 or any(c["rejected_input"] for c in report["cameras"].values()):
         for cam, c in report["cameras"].items():
             rej = ", ".join(f"{reason} {n}" for reason, n in sorted(c["rejected_input"].items())) or "none"
-            print(f"  camera {cam:<10} {c['frames']:6d} frames  {c['admitted']:6d} admitted  rejected input: {rej}")
+            print(printable(f"  camera {cam:<10} {c['frames']:6d} frames  {c['admitted']:6d} admitted  rejected input: {rej}"))
     t0 = report["frames"][0]["stamp"] if args.bag is not None and report["frames"] else 0.0  # bag stamps are wall-clock
     for ev in report["triggers"]:
-        print(f"  {ev['stamp'] - t0:8.2f} s  {ev['state']:<5} {ev['name']}  camera {ev['camera']}  score {ev['score']:.3f}")
+        print(printable(f"  {ev['stamp'] - t0:8.2f} s  {ev['state']:<5} {ev['name']}  camera {ev['camera']}  score {ev['score']:.3f}"))
     for stage, s in report["latency_ms"].items():
         print(f"  {stage:<13} p50 {s['p50']:7.2f} ms  p95 {s['p95']:7.2f} ms  p99 {s['p99']:7.2f} ms")
     if index_info:

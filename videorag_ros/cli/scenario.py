@@ -21,6 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from videorag_ros.core.printable import printable
+from videorag_ros.scenarios.score import DEFAULT_BUDGET_S
+
 
 def scenarios_params() -> Path:
     """The shipped ``config/scenarios.yaml`` (source checkout or installed share directory)."""
@@ -63,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--seeds", type=int, default=1, metavar="K", help="render each scenario with K seeds: its own and the next K-1 (held-out rooms)")
     check.add_argument("--seed-offset", type=int, default=0, metavar="N", help="add N to every seed (check on rooms the thresholds were not tuned on)")
     check.add_argument("--step", type=float, default=0.5, help="timeline row every STEP seconds (0: no timeline)")
-    check.add_argument("--tolerance", type=float, default=1.0, help="an event's trigger may ENTER up to this long after the event ends")
+    check.add_argument("--tolerance", type=float, default=DEFAULT_BUDGET_S, help="an event's trigger may ENTER up to this long after the event ends (default: %(default)s s)")
     check.add_argument("--json", action="store_true", help="print the margins as JSON (last line)")
     _add_render_args(check)
     return parser
@@ -81,12 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _make(args)
         return _check(args)
     except VideoragError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1
 
 
 def _list() -> int:
-    from videorag_ros.core.scenario_catalogue import CATALOGUE, STANDARD_SET
+    from videorag_ros.scenarios.catalogue import CATALOGUE, STANDARD_SET
 
     width = max(map(len, CATALOGUE))
     for spec in CATALOGUE.values():
@@ -104,8 +107,8 @@ def _progress(total: int | None, desc: str) -> Any:
 
 
 def _make(args: argparse.Namespace) -> int:
-    from videorag_ros.core.scenario_catalogue import DEFAULT_TOPIC, STANDARD_SET
-    from videorag_ros.core.scenario_maker import make_standard_set, make_video_bag
+    from videorag_ros.scenarios.catalogue import DEFAULT_TOPIC, STANDARD_SET
+    from videorag_ros.scenarios.maker import make_standard_set, make_video_bag
 
     start_ns = None if args.start_stamp is None else round(args.start_stamp * 1e9)
     topic = args.topic or (DEFAULT_TOPIC + "/compressed" if args.encoding == "jpeg" else DEFAULT_TOPIC)
@@ -147,7 +150,7 @@ def _make(args: argparse.Namespace) -> int:
     for bag, ann in made:
         events = ", ".join(f"{e.name} -> {e.trigger} {e.segment.start_s:.2f}-{e.segment.end_s:.2f} s" for e in ann.events) or "no events"
         negatives = ", ".join(f"{s.start_s:.2f}-{s.end_s:.2f} s" for s in ann.negatives) or "none"
-        print(f"{bag}: {ann.frames} frames at {ann.fps:g} fps on {', '.join(ann.topics)}; events: {events}; negatives: {negatives}")
+        print(printable(f"{bag}: {ann.frames} frames at {ann.fps:g} fps on {', '.join(ann.topics)}; events: {events}; negatives: {negatives}"))
     return 0
 
 
@@ -155,10 +158,10 @@ def _check(args: argparse.Namespace) -> int:
     import dataclasses
 
     from videorag_ros.core.config import build_edge_config, load_params_file
-    from videorag_ros.core.models.encoder import load_encoder
+    from videorag_ros.core.encoder.encoder import load_encoder
     from videorag_ros.core.pipeline import EdgePipeline
-    from videorag_ros.core.scenario_catalogue import STANDARD_SET, annotate, frame_stamps, get_spec, render
-    from videorag_ros.core.scenario_check import check_scenario, margins, score_frames
+    from videorag_ros.scenarios.catalogue import STANDARD_SET, annotate, frame_stamps, get_spec, render
+    from videorag_ros.scenarios.check import check_scenario, margins, score_frames
 
     params = args.params or scenarios_params()
     config = build_edge_config(load_params_file(params))
@@ -199,7 +202,7 @@ def _check(args: argparse.Namespace) -> int:
 def _print_check(check: Any, title: str, step: float) -> None:
     ann = check.annotation
     triggers = list(check.frames[0].scores) if check.frames else []
-    print(f"\n== {title}: " + ("; ".join(f"event {e.name} -> {e.trigger} {e.segment.start_s:.2f}-{e.segment.end_s:.2f} s" for e in ann.events) or "control"))
+    print(printable(f"\n== {title}: " + ("; ".join(f"event {e.name} -> {e.trigger} {e.segment.start_s:.2f}-{e.segment.end_s:.2f} s" for e in ann.events) or "control"), multiline=True))
     if step > 0:
         print(f"  {'t (s)':>6}  {'ground truth':<16}{'':<4}" + "".join(f"{t:>17}" for t in triggers))
         next_t = 0.0
@@ -212,7 +215,7 @@ def _print_check(check: Any, title: str, step: float) -> None:
                     next_t += step
     for e in check.events:
         fired = f"ENTER at {e.first_enter_s:.2f} s (+{e.first_enter_s - e.start_s:.2f} s)" if e.first_enter_s is not None else "NEVER FIRED"
-        print(f"  event {e.name}: {e.trigger} {fired}; peak {e.peak:.3f}, settled p10 {e.settled_p10:.3f}")
+        print(printable(f"  event {e.name}: {e.trigger} {fired}; peak {e.peak:.3f}, settled p10 {e.settled_p10:.3f}"))
     for trigger, t in check.stray_enters:
-        print(f"  STRAY ENTER of {trigger} at {t:.2f} s (outside its events)")
-    print("  max outside events: " + ", ".join(f"{tr} {v:.3f} @ {t:.2f} s" for tr, (v, t) in check.quiet_max.items()))
+        print(printable(f"  STRAY ENTER of {trigger} at {t:.2f} s (outside its events)"))
+    print(printable("  max outside events: " + ", ".join(f"{tr} {v:.3f} @ {t:.2f} s" for tr, (v, t) in check.quiet_max.items())))

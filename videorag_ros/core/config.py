@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,11 @@ from typing import Any
 
 import yaml
 
-from videorag_ros.core.errors import ConfigError
+from videorag_ros.core.errors import ConfigError, VideoragError
 from videorag_ros.core.frames import FrameLimits
+from videorag_ros.core.printable import bounded_repr
+from videorag_ros.core.safe_files import read_regular_file
+from videorag_ros.core.safe_yaml import load_yaml
 
 NODE_NAME = "videorag_edge"
 # What a trigger can drive while it is active (see core/actions.py). 'estop' is the full stop:
@@ -30,6 +34,8 @@ NODE_NAME = "videorag_edge"
 ACTIONS = ("estop", "twist_mux", "collision_monitor", "slow_down", "json", "log")
 # What a watchdog does when its fault is active: engage the e-stop, or only report it.
 POLICIES = ("stop", "warn")
+# Frames the memory may hold: 10M x 512-d fp32 is already 20 GB; anything above is a typo.
+MAX_INDEX_CAPACITY = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,7 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     read_only: bool = True
     unit: str = ""
+    range_text: str = ""  # the README's "range" column where min/max/choices cannot say it
 
 
 def _p(name: str, default: Any, description: str, **kw: Any) -> ParamSpec:
@@ -84,47 +91,50 @@ SLOWLOOP_PARAMS: tuple[ParamSpec, ...] = (
 EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("cameras", ["front"], "Camera ids; each id has a '<id>.*' parameter block."),
     _p("triggers", [], "Trigger names; each has a '<name>.*' parameter block."),
-    _p("latency_budget_ms", 100.0, "Glass-to-action budget; frames over it are counted.", min=1.0, unit="ms"),
-    _p("max_width", 4096, "Largest accepted image width.", min=1, unit="px"),
-    _p("max_height", 4096, "Largest accepted image height.", min=1, unit="px"),
-    _p("max_compressed_bytes", 16 * 1024 * 1024, "Largest accepted CompressedImage payload.", min=1, unit="B"),
+    _p("latency_budget_ms", 100.0, "Glass-to-action budget; frames over it are counted.", min=1.0, max=60_000.0, unit="ms"),
+    _p("max_width", 4096, "Largest accepted image width.", min=1, max=16384, unit="px"),
+    _p("max_height", 4096, "Largest accepted image height.", min=1, max=16384, unit="px"),
+    _p("max_compressed_bytes", 16 * 1024 * 1024, "Largest accepted CompressedImage payload.", min=1, max=256 * 1024 * 1024, unit="B"),
     _p("estop_topic", "estop", "std_msgs/Bool e-stop output (true = stop), transient-local, reliable."),
-    _p("estop_heartbeat_hz", 10.0, "Re-send rate of the e-stop state.", min=0.1, unit="Hz"),
+    _p("estop_heartbeat_hz", 10.0, "Re-send rate of the e-stop state.", min=0.1, max=100.0, unit="Hz"),
     _p("cmd_vel_topic", "cmd_vel_safety", "twist_mux adapter: zero geometry_msgs/Twist while a stop is active (wire to twist_mux's top-priority input)."),
-    _p("cmd_vel_rate_hz", 20.0, "Zero-Twist (and lock) rate; 0 disables the twist_mux adapter.", min=0.0, unit="Hz"),
+    _p("cmd_vel_rate_hz", 20.0, "Zero-Twist (and lock) rate; 0 disables the twist_mux adapter.", min=0.0, max=200.0, unit="Hz"),
     _p("cmd_vel_lock_topic", "", "twist_mux adapter: std_msgs/Bool lock re-sent at cmd_vel_rate_hz (true while stopped); empty = no lock."),
     _p("collision_monitor.topic", "", "Nav2 collision_monitor polygon source: geometry_msgs/PolygonInstanceStamped heartbeat; empty disables it."),
     _p("collision_monitor.frame_id", "base_link", "Frame of the virtual obstacle polygon (the robot's base frame)."),
-    _p("collision_monitor.polygon", [0.1, 0.25, 0.4, 0.25, 0.4, -0.25, 0.1, -0.25], "Virtual obstacle vertices x1, y1, x2, y2, ... in collision_monitor.frame_id (write 0.0, not 0).", unit="m"),
+    _p("collision_monitor.polygon", [0.1, 0.25, 0.4, 0.25, 0.4, -0.25, 0.1, -0.25], "Virtual obstacle vertices x1, y1, x2, y2, ... in collision_monitor.frame_id (write 0.0, not 0).", unit="m", range_text="≥ 3 vertices"),
     _p("speed_limit.topic", "", "Nav2 nav2_msgs/SpeedLimit output of slow_down triggers (e.g. /speed_limit); needs nav2_msgs; empty disables it."),
     _p("speed_limit.percentage", True, "Triggers' speed_limit is a percentage of the maximum speed (true) or m/s (false)."),
     _p("json_topic", "~/actions", "std_msgs/String JSON events of triggers with the 'json' action."),
-    _p("action_heartbeat_hz", 10.0, "Re-send rate of the collision polygon, an active speed limit and active JSON states.", min=0.1, unit="Hz"),
-    _p("diagnostics_period_s", 1.0, "Period of /diagnostics.", min=0.05, unit="s"),
+    _p("action_heartbeat_hz", 10.0, "Re-send rate of the collision polygon, an active speed limit and active JSON states.", min=0.1, max=100.0, unit="Hz"),
+    _p("diagnostics_period_s", 1.0, "Period of /diagnostics.", min=0.05, max=3600.0, unit="s"),
     _p("model", "videorag-tiny", "Encoder model: a name under the model path or a model directory."),
     _p("encoder_backend", "auto", "Encoder backend.", choices=("auto", "tensorrt", "cuda", "cpu")),
-    _p("encoder_threads", 1, "onnxruntime intra-op threads.", min=1, max=64),
-    _p("gate.thumbnail_width", 64, "Width of the grey thumbnail used for motion/blur.", min=8, max=512, unit="px"),
-    _p("gate.motion_pixel_delta", 20, "Grey-level change that counts a pixel as moved.", min=1, max=255),
-    _p("gate.motion_threshold", 0.02, "Fraction of moved pixels that admits a frame.", min=0.0, max=1.0),
-    _p("gate.blur_min_variance", 0.0, "Laplacian variance under which a frame is rejected as blurry; 0 disables.", min=0.0),
-    _p("gate.keyframe_interval_s", 0.5, "Admit a frame at least this often.", min=0.0, unit="s"),
-    _p("gate.max_rate_hz", 10.0, "Maximum admission rate per camera; 0 = unlimited.", min=0.0, unit="Hz"),
-    _p("gate.motion_rate_hz", 30.0, "Maximum admission rate while motion is high; 0 = unlimited.", min=0.0, unit="Hz"),
-    _p("index.capacity", 20000, "Frames remembered (ring size).", min=1),
-    _p("index.ttl_s", 600.0, "Frames older than this are forgotten.", min=0.0, unit="s"),
+    _p("encoder_threads", 0, "onnxruntime threads of the image tower on the CPU (idle ones sleep, never spin); 0 = auto: one less than the usable CPUs (affinity, cgroup quota), at least 1, at most 4.", min=0, max=64),
+    _p("gate.thumbnail_width", 96, "Width of the grey thumbnail on which change and blur are measured.", min=8, max=512, unit="px"),
+    _p("gate.motion_pixel_delta", 12, "Least grey-level change (after a global brightness match) that counts a thumbnail pixel as changed; raised automatically above the measured noise.", min=1, max=255),
+    _p("gate.motion_threshold", 0.005, "Fraction of the thumbnail that must change against the last admitted frame to admit a frame for motion.", min=0.0, max=1.0),
+    _p("gate.onset_threshold", 0.0015, "Fraction of the thumbnail that must start moving (since the previous frame, where the image had been still) to admit a frame at once as an onset of new motion.", min=0.0, max=1.0),
+    _p("gate.blur_min_variance", 0.0, "Laplacian variance under which a frame is rejected as blurry; 0 disables.", min=0.0, max=1e6),
+    _p("gate.keyframe_interval_s", 5.0, "Admit a frame at least this often, even when nothing changes; 0 admits every frame the rate limits allow.", min=0.0, max=3600.0, unit="s"),
+    _p("gate.max_rate_hz", 10.0, "Maximum admission rate per camera, for any reason (onsets included); 0 = no limit but the encoder budget.", min=0.0, max=1000.0, unit="Hz"),
+    _p("gate.motion_rate_hz", 5.0, "Maximum admission rate while the scene keeps changing (onsets are admitted ahead of it); 0 = up to max_rate_hz.", min=0.0, max=1000.0, unit="Hz"),
+    _p("gate.onset_frames", 3, "Frames admitted at up to max_rate_hz from an onset of new motion in a still scene (the onset frame included), so triggers' N-of-M debounce decides quickly.", min=1, max=30),
+    _p("gate.encoder_share", 0.5, "Share of the encoder's measured throughput (1 / the running mean of preprocessing + forward time) that admissions may use, per camera and over all cameras; never admit faster than the encoder drains.", min=0.05, max=1.0),
+    _p("index.capacity", 20000, "Frames remembered (ring size).", min=1, max=MAX_INDEX_CAPACITY),
+    _p("index.ttl_s", 600.0, "Frames older than this are forgotten.", min=0.0, max=366 * 86400.0, unit="s"),
     _p("index.snapshot_path", "", "Absolute path of the memory snapshot file; empty disables snapshots."),
-    _p("index.snapshot_period_s", 0.0, "Snapshot period; 0 = only at shutdown.", min=0.0, unit="s"),
+    _p("index.snapshot_period_s", 0.0, "Snapshot period; 0 = only at shutdown.", min=0.0, max=86400.0, unit="s"),
     _p("index.load_on_start", True, "Reload the snapshot at start (a corrupt one is logged and skipped)."),
-    _p("index.thumbnail_budget_bytes", 8 * 1024 * 1024, "Total bytes of JPEG thumbnails kept with the memory (oldest dropped first); 0 keeps none.", min=0, unit="B"),
+    _p("index.thumbnail_budget_bytes", 8 * 1024 * 1024, "Total bytes of JPEG thumbnails kept with the memory (oldest dropped first); 0 keeps none.", min=0, max=1 << 30, unit="B"),
     _p("index.recall_floor", 0.9, "Sampled recall@10 wanted from HNSW: under it the beam is raised within index.hnsw_budget_ms, then queries are answered exactly (the graph is rebuilt once); 0 disables.", min=0.0, max=1.0),
-    _p("index.hnsw_budget_ms", 3.0, "Predicted cost of a global HNSW query up to which the beam is raised for recall; beyond it, exact scans.", min=0.0, unit="ms"),
-    _p("security.allowed_dirs", [], "Directories the node may read models and reference images from and keep its snapshot in (symlinks and '..' resolved); the model search path is always allowed. Empty: unconfined (logged at start-up)."),
+    _p("index.hnsw_budget_ms", 3.0, "Predicted cost of a global HNSW query up to which the beam is raised for recall; beyond it, exact scans.", min=0.0, max=1000.0, unit="ms"),
+    _p("security.allowed_dirs", [], "Directories the node may read models and reference images from and keep its snapshot in (symlinks and '..' resolved); the model search path is always allowed. Empty: unconfined (logged at start-up). The shipped config/edge.yaml allows /var/lib/videorag and ~/.ros/videorag."),
     _p("watchdog.period_s", 0.05, "How often the watchdogs are evaluated (also after every frame).", min=0.005, max=1.0, unit="s"),
-    _p("watchdog.encoder_deadline_ms", 1000.0, "Longest one frame may spend in gate + preprocessing + forward pass + scoring, checked while it runs; 0 disables.", min=0.0, unit="ms"),
+    _p("watchdog.encoder_deadline_ms", 1000.0, "Longest one frame may spend in gate + preprocessing + forward pass + scoring, checked while it runs; 0 disables.", min=0.0, max=600_000.0, unit="ms"),
     _p("watchdog.on_encoder_fault", "stop", "An encoder that raises or misses its deadline: 'stop' engages the e-stop until it recovers, 'warn' only reports.", choices=POLICIES),
-    _p("watchdog.encoder_recovery_frames", 3, "Consecutive good, in-time frames that clear an encoder fault.", min=1),
-    _p("watchdog.worker_stall_s", 2.0, "A frame worker that makes no progress this long (outside a deadline-watched forward pass) has stalled.", min=0.1, unit="s"),
+    _p("watchdog.encoder_recovery_frames", 3, "Consecutive good, in-time frames that clear an encoder fault.", min=1, max=1000),
+    _p("watchdog.worker_stall_s", 2.0, "A frame worker that makes no progress this long (outside a deadline-watched forward pass) has stalled.", min=0.1, max=3600.0, unit="s"),
     _p("watchdog.on_worker_fault", "stop", "A frame worker that died or stalled: 'stop' engages the e-stop, 'warn' only reports.", choices=POLICIES),
     *SLOWLOOP_PARAMS,
 )
@@ -132,8 +142,9 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
 CAMERA_PARAMS: tuple[ParamSpec, ...] = (
     _p("topic", "", "Image topic (relative names honour the node namespace); default 'camera/<id>/image_raw'."),
     _p("transport", "raw", "sensor_msgs/Image ('raw') or sensor_msgs/CompressedImage ('compressed').", choices=("raw", "compressed")),
-    _p("timeout_s", 1.0, "A camera silent this long is a fault (diagnostic ERROR).", min=0.01, unit="s"),
+    _p("timeout_s", 1.0, "A camera silent this long is a fault (diagnostic ERROR).", min=0.01, max=3600.0, unit="s"),
     _p("on_silence", "warn", "A silent camera: 'stop' engages the e-stop until frames return, 'warn' only reports.", choices=POLICIES),
+    _p("decode_cpu_share", 0.3, "Fraction of one CPU core this camera's decoding may use on average; frames beyond it are dropped and counted (dropped_over_decode_budget), so one camera cannot starve the others. A 1080p JPEG camera at 30 Hz needs about 0.25.", min=0.01, max=1.0),
 )
 
 TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
@@ -143,12 +154,17 @@ TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
     _p("scoring", "cosine", "'cosine': max cosine to a goal; 'softmax': probability mass of goals vs negatives.", choices=("cosine", "softmax")),
     _p("enter_threshold", 0.3, "Score at or above which a frame counts as a hit.", min=-1.0, max=1.0),
     _p("exit_threshold", 0.25, "Score under which a frame counts as a miss (hysteresis).", min=-1.0, max=1.0),
-    _p("debounce_n", 2, "Hits (or misses) needed in the last debounce_m frames to enter (or exit).", min=1),
-    _p("debounce_m", 3, "Window of the N-of-M debounce.", min=1),
-    _p("min_hold_s", 0.5, "Minimum time the trigger stays active once entered.", min=0.0, unit="s"),
-    _p("cooldown_s", 0.0, "Time after an exit before it may enter again.", min=0.0, unit="s"),
-    _p("actions", ["estop"], f"Actions while active: {', '.join(ACTIONS)}."),
-    _p("speed_limit", 0.0, "Speed limit of the slow_down action (% or m/s, see speed_limit.percentage); must be > 0.", min=0.0),
+    _p("debounce_n", 2, "Hits (or misses) needed in the last debounce_m frames to enter (or exit).", min=1, max=1000),
+    _p("debounce_m", 3, "Window of the N-of-M debounce.", min=1, max=1000),
+    _p("min_hold_s", 0.5, "Minimum time the trigger stays active once entered.", min=0.0, max=3600.0, unit="s"),
+    _p("cooldown_s", 0.0, "Time after an exit before it may enter again.", min=0.0, max=3600.0, unit="s"),
+    _p(
+        "actions",
+        ["estop"],
+        "Actions while active: 'estop' = full stop (e-stop Bool + every enabled stop adapter); an adapter name drives that adapter only; see \"Watchdogs and action adapters\".",
+        range_text=", ".join(ACTIONS),
+    ),
+    _p("speed_limit", 0.0, "Speed limit of the slow_down action (% or m/s, see speed_limit.percentage); must be > 0.", min=0.0, max=1e6),
     _p("cameras", [], "Cameras this trigger watches; empty = all."),
     _p("verify", False, "Ask the slow loop's model to confirm each ENTER; its verdict may only add caution (slow_down escalated to a stop, a stop kept latched until the verdict and the trigger both clear), never release a stop."),
 )
@@ -158,13 +174,16 @@ TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
 class GateConfig:
     """Frame gate settings (see ``EDGE_PARAMS`` 'gate.*')."""
 
-    thumbnail_width: int = 64
-    motion_pixel_delta: int = 20
-    motion_threshold: float = 0.02
+    thumbnail_width: int = 96
+    motion_pixel_delta: int = 12
+    motion_threshold: float = 0.005
+    onset_threshold: float = 0.0015
     blur_min_variance: float = 0.0
-    keyframe_interval_s: float = 0.5
+    keyframe_interval_s: float = 5.0
     max_rate_hz: float = 10.0
-    motion_rate_hz: float = 30.0
+    motion_rate_hz: float = 5.0
+    onset_frames: int = 3
+    encoder_share: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +195,7 @@ class CameraConfig:
     transport: str = "raw"
     timeout_s: float = 1.0
     on_silence: str = "warn"
+    decode_cpu_share: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +292,7 @@ class EdgeConfig:
     diagnostics_period_s: float = 1.0
     model: str = "videorag-tiny"
     encoder_backend: str = "auto"
-    encoder_threads: int = 1
+    encoder_threads: int = 0
     index_capacity: int = 20000
     index_ttl_s: float = 600.0
     index_snapshot_path: str = ""
@@ -287,23 +307,33 @@ class EdgeConfig:
     slowloop: SlowLoopConfig = field(default_factory=SlowLoopConfig)
 
 
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _GROUPS = frozenset(s.name.split(".", 1)[0] for s in EDGE_PARAMS if "." in s.name)
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _check(spec: ParamSpec, full_name: str, value: Any) -> Any:
-    """Coerce ``value`` to the type of ``spec.default`` and check its range/choices."""
+    """Coerce ``value`` to the type of ``spec.default`` and check it is finite, in range and allowed.
+
+    Every number must be finite: NaN passes every ``<``/``>`` range test (each comparison is
+    false), so a NaN threshold would silently disable a trigger and an infinite rate would
+    flood a topic.
+    """
     d = spec.default
     if isinstance(d, bool):
         ok = isinstance(value, bool)
     elif isinstance(d, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(d, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = _is_number(value)
         value = float(value) if ok else value
     elif isinstance(d, str):
         ok = isinstance(value, str)
     elif d and all(isinstance(v, float) for v in d):  # list of numbers
-        ok = isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        ok = isinstance(value, (list, tuple)) and all(_is_number(v) for v in value)
         value = tuple(float(v) for v in value) if ok else value
     else:  # list of strings
         ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
@@ -312,7 +342,15 @@ def _check(spec: ParamSpec, full_name: str, value: Any) -> Any:
         kind = type(d).__name__
         if isinstance(d, list):
             kind = "list of numbers" if d and isinstance(d[0], float) else "list of strings"
-        msg = f"parameter '{full_name}' must be a {kind}, got {value!r} ({type(value).__name__})"
+        msg = f"parameter '{full_name}' must be a {kind}, got {bounded_repr(value)} ({type(value).__name__})"
+        raise ConfigError(msg)
+    numbers = value if isinstance(value, tuple) and value and isinstance(value[0], float) else (value,)
+    if any(isinstance(v, float) and not math.isfinite(v) for v in numbers):
+        msg = f"parameter '{full_name}' = {bounded_repr(value)} is not a finite number"
+        raise ConfigError(msg)
+    texts = value if isinstance(value, tuple) else (value,)
+    if any(isinstance(t, str) and "\x00" in t for t in texts):
+        msg = f"parameter '{full_name}' = {bounded_repr(value)} holds a NUL character"
         raise ConfigError(msg)
     if spec.min is not None and value < spec.min:
         msg = f"parameter '{full_name}' = {value} is below its minimum {spec.min}"
@@ -321,7 +359,7 @@ def _check(spec: ParamSpec, full_name: str, value: Any) -> Any:
         msg = f"parameter '{full_name}' = {value} is above its maximum {spec.max}"
         raise ConfigError(msg)
     if spec.choices and value not in spec.choices:
-        msg = f"parameter '{full_name}' = {value!r} is not one of {', '.join(spec.choices)}"
+        msg = f"parameter '{full_name}' = {bounded_repr(value)} is not one of {', '.join(spec.choices)}"
         raise ConfigError(msg)
     return value
 
@@ -374,8 +412,8 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
     if not cam_ids:
         raise ConfigError("parameter 'cameras' is empty; name at least one camera id")
     for kind, ids in (("cameras", cam_ids), ("triggers", trig_names)):
-        if len(set(ids)) != len(ids) or any(not i or "." in i for i in ids):
-            msg = f"parameter '{kind}' = {list(ids)} must hold unique, non-empty ids without dots"
+        if len(set(ids)) != len(ids) or not all(_ID.fullmatch(i) for i in ids):
+            msg = f"parameter '{kind}' = {bounded_repr(list(ids))} must hold unique, non-empty ids of letters, digits, '_' and '-' (they name parameter blocks and appear in logs)"
             raise ConfigError(msg)
         clash = sorted(set(ids) & _GROUPS)
         if clash:
@@ -387,7 +425,11 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
     cameras = []
     for cid in cam_ids:
         c = {s.name: get(s, f"{cid}.") for s in CAMERA_PARAMS}
-        cameras.append(CameraConfig(id=cid, topic=c["topic"] or f"camera/{cid}/image_raw", transport=c["transport"], timeout_s=c["timeout_s"], on_silence=c["on_silence"]))
+        cameras.append(
+            CameraConfig(
+                id=cid, topic=c["topic"] or f"camera/{cid}/image_raw", transport=c["transport"], timeout_s=c["timeout_s"], on_silence=c["on_silence"], decode_cpu_share=c["decode_cpu_share"]
+            )
+        )
     triggers = [_build_trigger(name, {s.name: get(s, f"{name}.") for s in TRIGGER_PARAMS}, cam_ids) for name in trig_names]
     adapters = _build_adapters(top)
     slowloop = _build_slowloop(top)
@@ -465,9 +507,6 @@ def _build_adapters(top: Mapping[str, Any]) -> AdapterConfig:
     poly = top["collision_monitor.polygon"]
     if len(poly) < 6 or len(poly) % 2:
         msg = f"parameter 'collision_monitor.polygon' has {len(poly)} numbers; give x1, y1, x2, y2, ... for at least 3 vertices"
-        raise ConfigError(msg)
-    if not all(math.isfinite(v) for v in poly):
-        msg = f"parameter 'collision_monitor.polygon' = {list(poly)} must hold finite numbers"
         raise ConfigError(msg)
     return AdapterConfig(
         cmd_vel_lock_topic=top["cmd_vel_lock_topic"],
@@ -556,14 +595,11 @@ def load_params_file(path: str | Path, node_name: str = NODE_NAME) -> dict[str, 
         ConfigError: File missing, not YAML, or without a section for the node.
     """
     p = Path(path)
+    what = f"parameter file '{p}'"
     try:
-        doc = yaml.safe_load(p.read_text())
-    except FileNotFoundError as err:
-        msg = f"parameter file '{p}' does not exist"
-        raise ConfigError(msg) from err
-    except yaml.YAMLError as err:
-        msg = f"parameter file '{p}' is not valid YAML: {err}"
-        raise ConfigError(msg) from err
+        doc = load_yaml(read_regular_file(p, what="parameter file"), what=what)
+    except VideoragError as err:
+        raise ConfigError(str(err)) from err
     if not isinstance(doc, dict):
         msg = f"parameter file '{p}' must map node names to 'ros__parameters'"
         raise ConfigError(msg)

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import FrameError
+from videorag_ros.core.printable import printable
 
 RGBFrame = npt.NDArray[np.uint8]
 
@@ -70,6 +71,9 @@ class FrameLimits:
     max_compressed_bytes: int = 16 * 1024 * 1024
 
 
+DEFAULT_LIMITS = FrameLimits()
+
+
 def _check_dims(width: int, height: int, limits: FrameLimits) -> None:
     if width <= 0 or height <= 0:
         msg = f"image size {width}x{height} is empty; width and height must be > 0"
@@ -120,7 +124,7 @@ def raw_to_rgb(
     elif enc in _BAYER:
         bpp = 1
     else:
-        msg = f"unsupported image encoding '{encoding}'; supported: {', '.join(SUPPORTED_ENCODINGS)}"
+        msg = f"unsupported image encoding '{printable(encoding, max_chars=80)}'; supported: {', '.join(SUPPORTED_ENCODINGS)}"
         raise FrameError(msg)
     if enc in _YUV422 and width % 2:
         msg = f"'{encoding}' packs two pixels per 4 bytes, so its width must be even, got {width}"
@@ -147,27 +151,91 @@ def raw_to_rgb(
     return pix[:, :, :3]
 
 
-def _check_header_dims(buf: npt.NDArray[np.uint8], fmt: str, limits: FrameLimits) -> None:
-    """Reject an image whose header declares oversized dimensions *before* decoding it.
+# Magic numbers of the two codecs we decode, and of the formats most often mislabelled as them.
+_MAGIC = {"jpeg": (b"\xff\xd8\xff",), "png": (b"\x89PNG\r\n\x1a\n",)}
+_OTHER_MAGIC = (
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000 codestream"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"RIFF", "RIFF (WebP?)"),
+    (b"\x00\x00\x80?", "SPIDER"),
+)
+# A baseline JPEG has one scan, a progressive one about ten; thousands of scans make a small
+# file decode for seconds (every scan revisits every coefficient).
+MAX_JPEG_SCANS = 64
+# Source encodings of CompressedImage that hold depth or 16-bit data, not a colour picture.
+_NOT_COLOUR = ("16uc1", "16sc1", "32fc1", "mono16", "16u", "32f", "64f")
 
-    A few hundred bytes of PNG or JPEG can declare a 60000 x 60000 image; decoding it first
-    would allocate gigabytes on the robot. OpenCV has no header-only read for buffers, so
-    Pillow's lazy ``Image.open`` (which parses the header and stops) reads the size.
+
+def claimed_codec(fmt: str) -> str:
+    """The codec a CompressedImage ``format`` names: ``"jpeg"`` or ``"png"``.
+
+    Accepts image_transport's forms: ``jpeg``, ``png``, ``rgb8; jpeg compressed bgr8``,
+    ``bgr8; png compressed bgr8``.
+
+    Raises:
+        FrameError: Depth (``compressedDepth``, 16-bit or float sources) or an unsupported codec.
     """
-    from PIL import Image, UnidentifiedImageError
+    f = fmt.lower()
+    source = f.split(";", 1)[0].strip() if ";" in f else ""
+    if "compresseddepth" in f or source in _NOT_COLOUR:
+        msg = f"compressed format '{printable(fmt, max_chars=80)}' is a depth / 16-bit image, not a colour frame; nothing to embed"
+        raise FrameError(msg)
+    if "png" in f:
+        return "png"
+    if "jpeg" in f or "jpg" in f:
+        return "jpeg"
+    msg = f"unsupported compressed format '{printable(fmt, max_chars=80)}'; expected jpeg or png"
+    raise FrameError(msg)
 
+
+def _what_it_is(head: bytes) -> str:
+    for codec, magics in _MAGIC.items():
+        if head.startswith(magics):
+            return codec.upper()
+    for magic, name in _OTHER_MAGIC:
+        if head.startswith(magic):
+            return name
+    return f"unknown data (first bytes {head[:8].hex(' ')})"
+
+
+def _check_header(buf: npt.NDArray[np.uint8], codec: str, fmt: str, limits: FrameLimits) -> None:
+    """Check magic bytes, declared dimensions and (JPEG) scan count *before* decoding.
+
+    A few hundred bytes can declare a 60000 x 60000 image or be a JPEG 2000 file labelled
+    'jpeg' that costs half a second to decode; decoding first would let one message allocate
+    gigabytes or stall the robot. OpenCV picks its decoder from the bytes and has no
+    header-only read, so the magic is checked here and Pillow's lazy ``Image.open``, limited to
+    the claimed format, reads the size. Pillow's format plugins raise many exception types on
+    hostile bytes; at this boundary every one of them means "not a valid image".
+    """
+    from PIL import Image
+
+    shown = printable(fmt, max_chars=80)
+    head = buf[:16].tobytes()
+    if not head.startswith(_MAGIC[codec]):
+        msg = f"payload is {_what_it_is(head)}, but the message says '{shown}'; only the claimed format is decoded"
+        raise FrameError(msg)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limits decide, just below
-            with Image.open(io.BytesIO(buf.tobytes())) as im:
+            with Image.open(io.BytesIO(buf.tobytes()), formats=["JPEG" if codec == "jpeg" else "PNG"]) as im:
                 width, height = im.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        msg = f"could not read the {buf.size}-byte '{fmt}' payload's header (corrupt or truncated image): {err}"
-        raise FrameError(msg) from err
     except Image.DecompressionBombError as err:
-        msg = f"'{fmt}' payload declares an oversized image: {err}"
+        msg = f"'{shown}' payload declares an oversized image: {err}"
+        raise FrameError(msg) from err
+    except Exception as err:  # third-party decoder on hostile bytes: any failure is a bad image
+        msg = f"could not read the {buf.size}-byte '{shown}' payload's header (corrupt or truncated image): {type(err).__name__}: {printable(str(err), max_chars=120)}"
         raise FrameError(msg) from err
     _check_dims(width, height, limits)
+    if codec == "jpeg":
+        scans = buf.tobytes().count(b"\xff\xda")  # SOS markers; 0xFF in entropy data is always stuffed with 0x00
+        if scans > MAX_JPEG_SCANS:
+            msg = f"JPEG payload has {scans} scans (at most {MAX_JPEG_SCANS} accepted): too costly to decode"
+            raise FrameError(msg)
 
 
 def compressed_to_rgb(
@@ -178,6 +246,9 @@ def compressed_to_rgb(
 ) -> RGBFrame:
     """Decode a sensor_msgs/CompressedImage payload (JPEG or PNG) to RGB.
 
+    Only the codec the ``format`` field names is decoded, and only after its magic bytes,
+    declared size and (JPEG) scan count pass (``_check_header``).
+
     Args:
         fmt: The message's ``format`` field (``"jpeg"``, ``"png"``, ``"bgr8; jpeg compressed bgr8"``).
         data: Compressed bytes.
@@ -187,23 +258,25 @@ def compressed_to_rgb(
         ``(H, W, 3)`` uint8 RGB.
 
     Raises:
-        FrameError: Unsupported format, oversized payload, or bytes that do not decode.
+        FrameError: Depth or unsupported format, oversized payload, bytes of another format,
+            or bytes that do not decode.
     """
-    f = fmt.lower()
-    if not any(k in f for k in ("jpeg", "jpg", "png")):
-        msg = f"unsupported compressed format '{fmt}'; expected jpeg or png"
-        raise FrameError(msg)
+    codec = claimed_codec(fmt)
     buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1)
     if buf.size == 0:
-        msg = f"empty compressed payload (format '{fmt}')"
+        msg = f"empty compressed payload (format '{printable(fmt, max_chars=80)}')"
         raise FrameError(msg)
     if buf.size > limits.max_compressed_bytes:
         msg = f"compressed payload of {buf.size} bytes exceeds max_compressed_bytes {limits.max_compressed_bytes}"
         raise FrameError(msg)
-    _check_header_dims(buf, fmt, limits)
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    _check_header(buf, codec, fmt, limits)
+    try:
+        bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    except cv2.error as err:
+        msg = f"could not decode {buf.size} bytes as {codec.upper()}: {printable(str(err), max_chars=120)}"
+        raise FrameError(msg) from err
     if bgr is None:
-        msg = f"could not decode {buf.size} bytes as '{fmt}' (corrupt or truncated image)"
+        msg = f"could not decode {buf.size} bytes as '{printable(fmt, max_chars=80)}' (corrupt or truncated image)"
         raise FrameError(msg)
     _check_dims(bgr.shape[1], bgr.shape[0], limits)
     return bgr_to_rgb(bgr)

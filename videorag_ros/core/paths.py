@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.encoder.manifest import search_path
 from videorag_ros.core.errors import ConfigError
-from videorag_ros.core.models.manifest import search_path
 
 
 def expand_dirs(dirs: Iterable[str]) -> list[Path]:

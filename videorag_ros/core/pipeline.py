@@ -1,7 +1,10 @@
 """One frame through the edge pipeline: gate → embed → triggers, then remember.
 
 Used unchanged by the ROS edge node and the offline runner. The index insert is a
-separate call (``remember``) so callers publish the trigger decision first.
+separate call (``remember``) so callers publish the trigger decision first. The gate and
+the encoder meet here: every embedded frame's preprocessing + forward time feeds the
+admission budget (``core/admission.py``), which bounds how fast each camera's gate, and
+all of them together, may admit frames.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from videorag_ros.core.admission import AdmissionBudget
 from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.gate import FrameGate, GateDecision
 from videorag_ros.core.index import Payload, TemporalIndex
 from videorag_ros.core.latency import StageStats
-from videorag_ros.core.models.encoder import Encoder
 from videorag_ros.core.triggers import TriggerEngine, TriggerEvent, build_goals
 
 log = logging.getLogger(__name__)
@@ -93,6 +97,17 @@ class EdgePipeline:
         )
         self.stats = StageStats()
         self.counters = Counters()
+        self.budget = AdmissionBudget([c.id for c in config.cameras], share=config.gate.encoder_share, cost_s=self._warm_up())
+
+    def _warm_up(self) -> float:
+        """Run the image tower twice on a mid-grey frame (first calls allocate); returns the second's cost in seconds."""
+        spec = self.encoder.manifest.image.preprocess
+        blank = np.full((spec.height, spec.width, 3), 128, np.uint8)
+        cost_ms = 0.0
+        for _ in range(2):
+            emb = self.encoder.encode_images([blank])
+            cost_ms = emb.preprocess_ms + emb.forward_ms
+        return cost_ms * 1e-3
 
     def process(self, camera_id: str, rgb: npt.NDArray[np.uint8], stamp_ns: int, frame_seq: int) -> FrameResult:
         """Gate, embed and score one RGB frame.
@@ -110,7 +125,10 @@ class EdgePipeline:
             EncoderError: The encoder failed on this frame (counted as ``encoder_errors``).
         """
         t0 = time.perf_counter()
-        decision = self.gates[camera_id].decide(rgb, stamp_ns)
+        budget = self.budget
+        interval_s = budget.camera_interval_s(camera_id, stamp_ns)
+        urgent = self.triggers.pending(camera_id)  # a trigger's N-of-M debounce waits for frames
+        decision = self.gates[camera_id].decide(rgb, stamp_ns, min_interval_s=interval_s, budget_ok=budget.allows(stamp_ns), urgent=urgent)
         t1 = time.perf_counter()
         result = FrameResult(camera_id, frame_seq, stamp_ns, decision)
         result.stage_ms["gate"] = (t1 - t0) * 1e3
@@ -119,12 +137,14 @@ class EdgePipeline:
             self._record(result)
             return result
         self.counters.add(camera_id, "admitted")
+        budget.spend(camera_id, stamp_ns)
         try:
             emb = self.encoder.encode_images([rgb])
         except Exception:
             self.counters.add(camera_id, "encoder_errors")
             raise
         self.counters.add(camera_id, "embedded")
+        budget.record_cost((emb.preprocess_ms + emb.forward_ms) * 1e-3)
         t2 = time.perf_counter()
         result.vector = emb.vectors[0]
         result.scores, result.events = self.triggers.evaluate(camera_id, result.vector, stamp_ns, frame_seq)

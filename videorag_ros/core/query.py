@@ -23,9 +23,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.index import Description, Moment, TemporalIndex, text_match
-from videorag_ros.core.models.encoder import Encoder
 
 DEFAULT_K = 5
 MAX_K = 100

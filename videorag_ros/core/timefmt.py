@@ -8,9 +8,11 @@ is treated as "seconds into a recording" when printed.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from videorag_ros.core.errors import VideoragError
+from videorag_ros.core.printable import printable
 
 # 2001-09-09: no robot memory is older, no recording is longer.
 EPOCH_CUTOFF_NS = 1_000_000_000 * 1_000_000_000
@@ -20,6 +22,18 @@ _UNITS_S = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 class TimeSpecError(VideoragError):
     """A time argument that cannot be parsed."""
+
+
+# Stamps are int64 nanoseconds: about +-292 years around 1970.
+_MAX_ABS_NS = 2**63 - 1
+
+
+def _stamp(ns: float, spec: str) -> int:
+    """A finite, int64-representable stamp, or ``TimeSpecError`` (``inf``, ``nan``, ``1e300``)."""
+    if not math.isfinite(ns) or abs(ns) > _MAX_ABS_NS:
+        msg = f"time {printable(spec, max_chars=60)!r} is not a finite time a stamp can hold (int64 nanoseconds)"
+        raise TimeSpecError(msg)
+    return round(ns)
 
 
 def parse_time(spec: str, *, now_ns: int) -> int:
@@ -41,11 +55,13 @@ def parse_time(spec: str, *, now_ns: int) -> int:
     s = spec.strip()
     rel = _RELATIVE.match(s)
     if rel:
-        return now_ns - int(float(rel.group(1)) * _UNITS_S[rel.group(2)] * 1e9)
+        return now_ns - _stamp(float(rel.group(1)) * _UNITS_S[rel.group(2)] * 1e9, spec)
     try:
-        return round(float(s) * 1e9)
+        seconds = float(s)
     except ValueError:
         pass
+    else:
+        return _stamp(seconds * 1e9, spec)
     try:
         if re.fullmatch(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?", s):
             day = dt.datetime.fromtimestamp(now_ns / 1e9).date()
@@ -56,7 +72,7 @@ def parse_time(spec: str, *, now_ns: int) -> int:
         pass
     else:
         return round(when.timestamp() * 1e9)
-    msg = f"cannot read time {spec!r}: use -30s / -5m / -1h (before now), seconds (12.5), a clock time (14:02:11) or ISO 8601 (2026-11-21T14:02:11)"
+    msg = f"cannot read time {printable(spec, max_chars=60)!r}: use -30s / -5m / -1h (before now), seconds (12.5), a clock time (14:02:11) or ISO 8601 (2026-11-21T14:02:11)"
     raise TimeSpecError(msg)
 
 

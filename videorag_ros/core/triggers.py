@@ -25,7 +25,7 @@ from videorag_ros.core.errors import TriggerError
 from videorag_ros.core.frames import bgr_to_rgb
 
 if TYPE_CHECKING:
-    from videorag_ros.core.models.encoder import Encoder
+    from videorag_ros.core.encoder.encoder import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,16 @@ class _Debounce:
         self._window: deque[bool] = deque(maxlen=cfg.debounce_m)
         self._entered_ns = 0
         self._cooldown_until_ns = -(1 << 62)
+        self._last_score = float("-inf")
+
+    @property
+    def pending(self) -> bool:
+        """A decision is under way: a hit (or a miss, when active) in the window, or a last score between the thresholds."""
+        return any(self._window) or self.cfg.exit_threshold <= self._last_score < self.cfg.enter_threshold
 
     def step(self, score: float, stamp_ns: int) -> str | None:
         cfg = self.cfg
+        self._last_score = score
         if not self.active:
             self._window.append(score >= cfg.enter_threshold)
             if sum(self._window) >= cfg.debounce_n and stamp_ns >= self._cooldown_until_ns:
@@ -222,6 +229,10 @@ class TriggerEngine:
                 threshold = cfg.exit_threshold if transition == EXIT else cfg.enter_threshold
                 events.append(TriggerEvent(cfg.name, transition, camera_id, stamp_ns, frame_seq, score, threshold, cfg.actions))
         return scores, events
+
+    def pending(self, camera_id: str) -> bool:
+        """Whether a trigger on this camera is deciding: a hit (a miss, when active) in its N-of-M window, or its last score between exit and enter thresholds."""
+        return any(s.pending for (_, cam), s in self._states.items() if cam == camera_id)
 
     def active(self) -> list[tuple[str, str]]:
         """``(trigger, camera)`` pairs that are active now."""

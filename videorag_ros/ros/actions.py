@@ -74,6 +74,18 @@ def speed_limit_type() -> Any:
     return SpeedLimit
 
 
+def check_adapter_types(config: EdgeConfig) -> None:
+    """Import the message type of every enabled adapter, as the node will.
+
+    Raises:
+        ConfigError: An enabled adapter's message package is missing here.
+    """
+    if config.adapters.collision_topic:
+        polygon_type()
+    if config.adapters.speed_limit_topic:
+        speed_limit_type()
+
+
 def event_json(ev: TriggerEvent, state: str | None = None) -> str:
     """The JSON text of one trigger event (``state`` overrides the event's)."""
     return json.dumps({"trigger": ev.trigger, "state": state or ev.state, "camera": ev.camera_id, "score": round(float(ev.score), 4), "stamp": ev.stamp_ns / 1e9})

@@ -22,8 +22,8 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
-from videorag_ros.core.bag_source import BagMessage, ImageBagSource
-from videorag_ros.core.bag_writer import COMPRESSED
+from videorag_ros.recordings.bag_reader import BagMessage, ImageBagSource
+from videorag_ros.recordings.bag_writer import COMPRESSED
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp
 

@@ -3,12 +3,13 @@
 Frames are rendered once up front, then published at ``fps`` with ``header.stamp`` set
 to the publish time (the "glass"), as sensor_msgs/Image (rgb8/bgr8) or
 CompressedImage (jpeg). The ground-truth scene class of each frame goes out on
-``~/ground_truth`` (std_msgs/String, same stamp order) for demos and tests.
+``~/ground_truth`` (std_msgs/String: JSON ``{"stamp_ns", "class"}`` of each frame) for demos and tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -21,9 +22,9 @@ from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
-from videorag_ros.core.scenes import SEQUENCE_KINDS, sequence
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp
+from videorag_ros.sim import SEQUENCE_KINDS, sequence
 
 
 def render_frames(kind: str, *, seconds: float, fps: float, width: int, height: int, seed: int) -> list[tuple[np.ndarray, str]]:
@@ -99,9 +100,10 @@ class CameraSimNode(Node):
         msg: Any = CompressedImage(format="jpeg") if self._compressed else Image(height=shape[0], width=shape[1], encoding=self._encoding, step=shape[1] * 3)
         msg.header.frame_id = self._frame_id
         msg.data = data
-        msg.header.stamp = ns_to_stamp(time.time_ns())
+        stamp_ns = time.time_ns()
+        msg.header.stamp = ns_to_stamp(stamp_ns)
         self._pub.publish(msg)
-        self._truth.publish(String(data=cls))
+        self._truth.publish(String(data=json.dumps({"stamp_ns": stamp_ns, "class": cls})))
         self._i += 1
 
 

@@ -10,19 +10,16 @@ from builtin_interfaces.msg import Time
 from videorag.msg import SemanticTrigger
 from videorag_ros.core.frames import FrameLimits, RGBFrame, compressed_to_rgb, raw_to_rgb
 from videorag_ros.core.index import Moment, Payload
+from videorag_ros.core.stamps import ns_to_sec_nanosec, stamp_to_ns
 from videorag_ros.core.triggers import TriggerEvent
 
 _STATES = {"ENTER": SemanticTrigger.ENTER, "HOLD": SemanticTrigger.HOLD, "EXIT": SemanticTrigger.EXIT}
 
 
-def stamp_to_ns(stamp: Time) -> int:
-    """builtin_interfaces/Time → integer nanoseconds."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
 def ns_to_stamp(ns: int) -> Time:
     """Integer nanoseconds → builtin_interfaces/Time."""
-    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+    sec, nanosec = ns_to_sec_nanosec(ns)
+    return Time(sec=sec, nanosec=nanosec)
 
 
 def _buffer(data: Any) -> Any:

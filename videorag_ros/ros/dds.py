@@ -41,3 +41,27 @@ def is_confined(env: MutableMapping[str, str] | None = None) -> bool:
     if e.get("ROS_DISTRO", "") in _LOCALHOST_ONLY_DISTROS:
         return e.get(LOCALHOST_ONLY) == "1"
     return e.get(DISCOVERY_RANGE) == "LOCALHOST"
+
+
+# Fast DDS 2.x (Humble, Iron, Jazzy) reads FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted and
+# later) reads FASTDDS_DEFAULT_PROFILES_FILE and warns that the old name is deprecated.
+_FASTDDS2_DISTROS = ("humble", "iron", "jazzy")
+PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+
+
+def profiles_variable(env: MutableMapping[str, str] | None = None) -> str:
+    """The Fast DDS profiles variable the running distribution reads (``ROS_DISTRO``; Fast DDS 3 when unset)."""
+    e = os.environ if env is None else env
+    return PROFILE_VARIABLES[1] if e.get("ROS_DISTRO", "") in _FASTDDS2_DISTROS else PROFILE_VARIABLES[0]
+
+
+def use_profiles_file(path: str, env: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
+    """Point Fast DDS at ``path`` through the variable this distribution reads, unless a profile is set already.
+
+    Returns:
+        ``env`` (default ``os.environ``), changed in place.
+    """
+    target = os.environ if env is None else env
+    if not any(v in target for v in PROFILE_VARIABLES):
+        target[profiles_variable(target)] = path
+    return target

@@ -8,6 +8,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
 from videorag_ros.core.actions import Outputs
 from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.converter import ConverterStats
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.watchdog import CAMERA_SILENT, Fault, describe
 
@@ -25,6 +26,7 @@ def _consequence(fault: Fault) -> str:
 def build_diagnostics(
     pipeline: EdgePipeline,
     dropped: Mapping[str, int],
+    conversions: Mapping[str, ConverterStats],
     faults: Sequence[Fault],
     config: EdgeConfig,
     *,
@@ -37,7 +39,9 @@ def build_diagnostics(
 
     Args:
         pipeline: The running pipeline.
-        dropped: Frames replaced in the latest-wins slot, per camera.
+        dropped: Frames replaced in the worker's latest-wins slot, per camera.
+        conversions: Each camera's converter counters (replaced before conversion, over its
+            decode CPU budget, CPU seconds, slowest conversion).
         faults: The active watchdog faults.
         config: The node configuration.
         outputs: What the action adapters are publishing.
@@ -47,6 +51,9 @@ def build_diagnostics(
     over = sum(v for (_, name), v in counters.items() if name == "over_budget")
     values = [
         _kv("encoder", pipeline.encoder.describe()),
+        # The admission budget: what one embedded frame costs, and so how often a camera may be admitted.
+        _kv("encoder.cost_ms", round(pipeline.budget.cost_s * 1e3, 3)),
+        _kv("encoder.share", config.gate.encoder_share),
         _kv("estop_active", outputs.estop),
         _kv("twist_mux_engaged", outputs.twist_mux),
         _kv("collision_polygon_engaged", outputs.collision),
@@ -96,10 +103,21 @@ def build_diagnostics(
     silence = {f.key.split(":", 1)[1]: f for f in faults if f.kind == CAMERA_SILENT}
     for cam in config.cameras:
         names = sorted({n for (c, n) in counters if c == cam.id})
-        cam_values = [_kv(n, counters[(cam.id, n)]) for n in names] + [_kv("dropped", dropped.get(cam.id, 0))]
+        conv = conversions.get(cam.id, ConverterStats())
+        # Every received frame is counted once: dropped (replaced before or after conversion, or
+        # over the decode budget), rejected_input, gate_rejected.<reason> or admitted.
+        cam_values = [_kv(n, counters[(cam.id, n)]) for n in names] + [
+            _kv("dropped", dropped.get(cam.id, 0) + conv.replaced + conv.over_budget),
+            _kv("dropped_over_decode_budget", conv.over_budget),
+            _kv("decode_cpu_s", conv.cpu_s),
+            _kv("decode_worst_ms", conv.worst_ms),
+        ]
         silent = silence.get(cam.id)
         if silent is not None:
             cam_level, cam_msg = DiagnosticStatus.ERROR, f"{silent.reason} ({_consequence(silent)})"
+        elif conv.over_budget:
+            cam_level = DiagnosticStatus.WARN
+            cam_msg = f"decoding uses more than its CPU budget ({cam.decode_cpu_share:g} of a core): {conv.over_budget} frames dropped, slowest {conv.worst_ms:.0f} ms"
         elif counters.get((cam.id, "rejected_input"), 0):
             cam_level, cam_msg = DiagnosticStatus.WARN, f"{counters[(cam.id, 'rejected_input')]} malformed frames rejected"
         else:

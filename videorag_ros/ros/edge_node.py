@@ -16,36 +16,56 @@ timeout notices if the node itself dies.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import sys
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.exceptions import InvalidTopicNameException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
 from videorag.msg import SemanticTrigger
 from videorag_ros.core.actions import ESTOP, LOG, ActionRouter
 from videorag_ros.core.config import NODE_NAME, CameraConfig, EdgeConfig, build_edge_config
-from videorag_ros.core.errors import FrameError, VideoragError
+from videorag_ros.core.converter import FrameConverter
+from videorag_ros.core.errors import ConfigError, FrameError, VideoragError
 from videorag_ros.core.mailbox import LatestWinsMailbox
-from videorag_ros.core.models.encoder import load_encoder
-from videorag_ros.core.paths import check_config_paths
 from videorag_ros.core.pipeline import EdgePipeline, FrameResult
+from videorag_ros.core.preflight import prepare_pipeline, topic_parameters
+from videorag_ros.core.printable import printable
 from videorag_ros.core.query import DEFAULT_K, MomentQuery, answer_query
+from videorag_ros.core.safe_files import read_regular_file
+from videorag_ros.core.safe_yaml import load_yaml
+from videorag_ros.core.stamps import stamp_to_ns
 from videorag_ros.core.watchdog import CAMERA_SILENT, Watchdog, describe
 from videorag_ros.ros import qos
 from videorag_ros.ros.actions import ActionAdapters
-from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, stamp_to_ns, trigger_event_to_msg
+from videorag_ros.ros.conversions import compressed_to_rgb_msg, image_to_rgb, moment_to_msg, trigger_event_to_msg
 from videorag_ros.ros.diagnostics import build_diagnostics
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
 from videorag_ros.ros.query_server import QueryServer
 from videorag_ros.ros.slowloop_bridge import SlowLoopBridge
+
+
+@dataclass(slots=True)
+class _Converted:
+    """A camera message and the RGB frame its converter made of it."""
+
+    msg: Any
+    rgb: Any
+    rx_ns: int
+    seq: int
+    convert_ms: float
 
 
 class EdgeNode(Node):
@@ -57,25 +77,33 @@ class EdgeNode(Node):
         Raises:
             VideoragError: Bad parameters, missing model, unreadable trigger images.
         """
+        # What destroy_node needs, set first: a constructor that fails half-way is still destroyed cleanly.
+        self._running = False
+        self._started = False  # the worker thread runs
+        self._converters: dict[str, FrameConverter[tuple[Any, int, int]]] = {}
+        self._save_thread: threading.Thread | None = None
+        self._queries: QueryServer | None = None
+        self.slowloop: SlowLoopBridge | None = None
         super().__init__(NODE_NAME, **kwargs)
         forward_core_logs(self.get_logger())
         self.config: EdgeConfig = build_edge_config(declare_edge_parameters(self), strict=False)
         cfg = self.config
-        for warning in check_config_paths(cfg):  # raises ConfigError for a path outside the allowed dirs
+        self._resolve_topics()
+        self.pipeline: EdgePipeline
+        self.pipeline, warnings = prepare_pipeline(cfg)  # the same checks as `videorag edge --check`
+        encoder = self.pipeline.encoder
+        for warning in warnings:
             self.get_logger().warning(warning)
-        encoder = load_encoder(cfg.model, backend=cfg.encoder_backend, threads=cfg.encoder_threads)
-        self.pipeline = EdgePipeline(cfg, encoder)
         self.get_logger().info(
             f"encoder {encoder.describe()}; cameras {[c.id for c in cfg.cameras]}; triggers {[t.name for t in cfg.triggers]}"
         )
-        self._save_thread: threading.Thread | None = None
         self._saved_inserts = 0
         if cfg.index_snapshot_path and cfg.index_load_on_start:
             self._load_snapshot(cfg.index_snapshot_path)
-        self._mailbox: LatestWinsMailbox[tuple[Any, int, int]] = LatestWinsMailbox()
+        self._mailbox: LatestWinsMailbox[_Converted] = LatestWinsMailbox()  # converted frames, for the worker
         self._seq = {c.id: 0 for c in cfg.cameras}
 
-        self._running = False  # until the worker starts: the watchdog timer judges nothing before
+        # _running stays False until the worker starts: the watchdog timer judges nothing before.
         safety = MutuallyExclusiveCallbackGroup()  # their own group, should the node run in a multi-threaded executor
         self.watchdog = Watchdog(cfg.watchdog, cfg.cameras, now_ns=time.monotonic_ns())
         self._watchdog_lock = threading.Lock()
@@ -91,26 +119,56 @@ class EdgeNode(Node):
         self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
         self._queries = QueryServer(self, self._on_query)
         # The slow loop (descriptions, verification, ~/ask) on its own threads; the worker only hands it frames.
-        self.slowloop = SlowLoopBridge(self, self.pipeline, self.actions, cfg, known_cameras=self._known_cameras) if cfg.slowloop.enabled else None
+        if cfg.slowloop.enabled:
+            self.slowloop = SlowLoopBridge(self, self.pipeline, self.actions, cfg, known_cameras=self._known_cameras)
         if cfg.index_snapshot_path and cfg.index_snapshot_period_s > 0:
             self.create_timer(cfg.index_snapshot_period_s, self._save_snapshot_in_background)
         self._running = True
         self._worker = threading.Thread(target=self._run_worker, name="videorag-worker", daemon=True)
         self._worker.start()
+        self._started = True
+
+    def _resolve_topics(self) -> None:
+        """Expand every topic name in this node's namespace; an invalid one is a ConfigError naming its parameter."""
+        for param, topic in topic_parameters(self.config).items():
+            try:
+                self.resolve_topic_name(topic)
+            except (InvalidTopicNameException, ValueError) as err:
+                first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                msg = f"parameter '{param}' = '{printable(topic, max_chars=80)}' is not a valid topic name in namespace '{self.get_namespace()}': {first}"
+                raise ConfigError(msg) from err
 
     # --- input ---------------------------------------------------------------------------
     def _subscribe(self, cam: CameraConfig) -> None:
         msg_type = CompressedImage if cam.transport == "compressed" else Image
+        limits = self.config.limits
+
+        def convert(item: tuple[Any, int, int]) -> Any:
+            msg = item[0]
+            return compressed_to_rgb_msg(msg, limits) if isinstance(msg, CompressedImage) else image_to_rgb(msg, limits)
+
+        converter = FrameConverter(cam.id, convert, self._converted, self._rejected, cpu_share=cam.decode_cpu_share)
+        self._converters[cam.id] = converter
 
         def on_frame(msg: Any, cam_id: str = cam.id) -> None:
             rx = time.time_ns()
             self.watchdog.frame_received(cam_id, time.monotonic_ns())
             self._seq[cam_id] += 1
             self.pipeline.counters.add(cam_id, "received")
-            self._mailbox.put(cam_id, (msg, rx, self._seq[cam_id]))
+            converter.put((msg, rx, self._seq[cam_id]))
 
         self.create_subscription(msg_type, cam.topic, on_frame, qos.CAMERA_SUBSCRIPTION)
         self.get_logger().info(f"camera '{cam.id}': {msg_type.__name__} on {self.resolve_topic_name(cam.topic)}")
+
+    def _converted(self, cam_id: str, item: tuple[Any, int, int], rgb: Any, convert_ms: float) -> None:
+        """A camera's converter thread: hand the finished frame to the worker."""
+        msg, rx_ns, seq = item
+        self._mailbox.put(cam_id, _Converted(msg, rgb, rx_ns, seq, convert_ms))
+
+    def _rejected(self, cam_id: str, item: tuple[Any, int, int], err: FrameError) -> None:
+        """A camera's converter thread: a message that is not a usable frame is counted and logged."""
+        self.pipeline.counters.add(cam_id, "rejected_input")
+        self.get_logger().warning(f"camera '{cam_id}': frame {item[2]} rejected: {err}", throttle_duration_sec=2.0)
 
     def _run_worker(self) -> None:
         """The worker thread: if it ever ends by an exception, record why and engage the watchdog at once."""
@@ -127,30 +185,24 @@ class EdgeNode(Node):
             item = self._mailbox.take(timeout_s=0.2)
             if item is None:
                 continue
-            cam_id, (msg, rx_ns, seq) = item
+            cam_id, frame = item
+            seq = frame.seq
             try:
-                self._handle(cam_id, msg, rx_ns, seq)
-            except FrameError as err:
-                self.pipeline.counters.add(cam_id, "rejected_input")
-                self.get_logger().warning(f"camera '{cam_id}': frame {seq} rejected: {err}", throttle_duration_sec=2.0)
+                self._handle(cam_id, frame)
             except VideoragError as err:
                 self.get_logger().error(f"camera '{cam_id}': frame {seq} failed: {err}", throttle_duration_sec=2.0)
             except Exception as err:  # the worker must survive anything a frame can cause
                 self.pipeline.counters.add(cam_id, "internal_errors")
                 self.get_logger().error(f"camera '{cam_id}': frame {seq}: unexpected {type(err).__name__}: {err}", throttle_duration_sec=2.0)
 
-    def _handle(self, cam_id: str, msg: Any, rx_ns: int, seq: int) -> None:
+    def _handle(self, cam_id: str, frame: _Converted) -> None:
         stats = self.pipeline.stats
+        msg, rgb, rx_ns, seq = frame.msg, frame.rgb, frame.rx_ns, frame.seq
         stamp_ns = stamp_to_ns(msg.header.stamp)
         t_take = time.time_ns()
         stats.record("receive", (rx_ns - stamp_ns) * 1e-6)
-        stats.record("queue", (t_take - rx_ns) * 1e-6)
-        t0 = time.perf_counter()
-        if isinstance(msg, CompressedImage):
-            rgb = compressed_to_rgb_msg(msg, self.config.limits)
-        else:
-            rgb = image_to_rgb(msg, self.config.limits)
-        stats.record("convert", (time.perf_counter() - t0) * 1e3)
+        stats.record("convert", frame.convert_ms)
+        stats.record("queue", (t_take - rx_ns) * 1e-6 - frame.convert_ms)  # waiting, in the converter's slot and the mailbox
         self.watchdog.inference_started(cam_id, seq, time.monotonic_ns())
         try:
             result = self.pipeline.process(cam_id, rgb, stamp_ns, seq)
@@ -217,7 +269,7 @@ class EdgeNode(Node):
             self.get_logger().info(f"index snapshot {path} does not exist yet; starting with an empty memory")
             return
         try:
-            n = self.pipeline.index.load(path)
+            n = self.pipeline.index.load(path, max_bytes=self.pipeline.index.max_snapshot_bytes())
         except VideoragError as err:
             self.pipeline.counters.add("index", "snapshot_load_failures")
             self.get_logger().error(f"{err}; starting with an empty memory (the last good snapshot, if any, stays in {path}.prev)")
@@ -299,25 +351,32 @@ class EdgeNode(Node):
                 log.info("e-stop released: watchdog faults cleared")
 
     def _publish_diagnostics(self) -> None:
-        msg = build_diagnostics(self.pipeline, self._mailbox.dropped, self.watchdog.active(), self.config, outputs=self.actions.state)
+        conversions = {cam: c.stats() for cam, c in self._converters.items()}
+        msg = build_diagnostics(self.pipeline, self._mailbox.dropped, conversions, self.watchdog.active(), self.config, outputs=self.actions.state)
         if self.slowloop is not None:
             msg.status.append(self.slowloop.diagnostic_status())
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
 
     def destroy_node(self) -> None:
-        """Stop the worker, then destroy the node."""
+        """Stop the worker, then destroy the node (also after a constructor that failed half-way)."""
         self._running = False
-        self._mailbox.close()
-        self._worker.join(timeout=2.0)
+        for converter in self._converters.values():
+            converter.close()
+        if self._started:
+            self._mailbox.close()
+            self._worker.join(timeout=2.0)
         if self.slowloop is not None:
             self.slowloop.close()
         if self._save_thread is not None:
             self._save_thread.join(timeout=30.0)
-        if self.config.index_snapshot_path:
-            self._save_snapshot()
-        self.pipeline.index.close()
-        self._queries.close()
+        pipeline: EdgePipeline | None = getattr(self, "pipeline", None)
+        if pipeline is not None:
+            if self._started and self.config.index_snapshot_path:
+                self._save_snapshot()
+            pipeline.index.close()
+        if self._queries is not None:
+            self._queries.close()
         super().destroy_node()
 
 
@@ -332,10 +391,34 @@ def _diag_type() -> Any:
     return DiagnosticArray
 
 
+def _check_params_files(args: list[str]) -> None:
+    """Read every ``--params-file`` with our bounded, non-blocking YAML reader before rcl does.
+
+    rcl's parser would block on a FIFO, read /dev/zero until memory runs out and expand YAML
+    aliases without limit; a file refused here never reaches it.
+
+    Raises:
+        ConfigError: A parameter file that is not a regular, bounded, valid YAML file.
+    """
+    for flag, value in itertools.pairwise(args):
+        if flag == "--params-file":
+            try:
+                load_yaml(read_regular_file(value, what="parameter file"), what=f"parameter file '{value}'")
+            except VideoragError as err:
+                raise ConfigError(str(err)) from err
+
+
 def main(args: list[str] | None = None) -> int:
     """``ros2 run videorag edge_node``: spin the edge node until shutdown."""
     logging.basicConfig(level=logging.INFO)
-    rclpy.init(args=args)
+    log = logging.getLogger("videorag")
+    argv = list(sys.argv if args is None else args)
+    try:
+        _check_params_files(argv)
+        rclpy.init(args=argv)
+    except (VideoragError, _rclpy.RCLError) as err:
+        log.fatal("cannot start: %s", printable(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__))
+        return 1
     node = None
     executor = SingleThreadedExecutor()  # queries spin on their own thread (ros/query_server.py)
     try:
@@ -343,7 +426,7 @@ def main(args: list[str] | None = None) -> int:
         executor.add_node(node)
         executor.spin()
     except VideoragError as err:
-        logging.getLogger("videorag").fatal("cannot start: %s", err)
+        log.fatal("cannot start: %s", printable(err))
         return 1
     except KeyboardInterrupt:
         pass

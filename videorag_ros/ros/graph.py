@@ -23,9 +23,9 @@ from rclpy.node import Node
 from std_msgs.msg import Bool
 
 from videorag.msg import SemanticTrigger
+from videorag_ros.core.stamps import stamp_to_ns
 from videorag_ros.ros import qos
-from videorag_ros.ros.conversions import stamp_to_ns
-from videorag_ros.ros.dds import confine_to_localhost
+from videorag_ros.ros.dds import DISCOVERY_RANGE, LOCALHOST_ONLY, PROFILE_VARIABLES, confine_to_localhost, use_profiles_file
 
 STATE_NAMES = {SemanticTrigger.ENTER: "ENTER", SemanticTrigger.HOLD: "HOLD", SemanticTrigger.EXIT: "EXIT"}
 
@@ -53,8 +53,8 @@ def local_ros_env(domain_id: int | None = None) -> dict[str, str]:
     """
     env = dict(os.environ)
     profile = large_frames_profile()
-    if profile is not None and "FASTDDS_DEFAULT_PROFILES_FILE" not in env and "FASTRTPS_DEFAULT_PROFILES_FILE" not in env:
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = env["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(profile)
+    if profile is not None:
+        use_profiles_file(str(profile), env)
     confine_to_localhost(env)
     if domain_id is not None:
         env["ROS_DOMAIN_ID"] = str(domain_id)
@@ -231,10 +231,11 @@ class EdgeGraph:
 
         env = local_ros_env(domain_id) | (extra_env or {})
         # This process's participants need the same transport and discovery settings.
-        for key in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOCALHOST_ONLY"):
+        for key in (*PROFILE_VARIABLES, DISCOVERY_RANGE, LOCALHOST_ONLY):
             if key in env:
                 os.environ[key] = env[key]
         self.log_path = log_path
+        self.params = params
         self.domain_id = domain_id
         self.proc = start(["edge", "--params", str(params)], env, log_path=str(log_path))
         try:

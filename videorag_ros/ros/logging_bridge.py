@@ -23,9 +23,9 @@ class _RclpyHandler(logging.Handler):
             self._ros.debug(text)
 
 
-def forward_core_logs(ros_logger: Any) -> None:
-    """Route ``videorag_ros.core`` log records to ``ros_logger`` (once per process)."""
-    core = logging.getLogger("videorag_ros.core")
+def forward_core_logs(ros_logger: Any, logger_name: str = "videorag_ros.core") -> None:
+    """Route ``logger_name``'s log records (default: the core's) to ``ros_logger`` (once per process)."""
+    core = logging.getLogger(logger_name)
     if not any(isinstance(h, _RclpyHandler) for h in core.handlers):
         core.addHandler(_RclpyHandler(ros_logger))
         core.setLevel(logging.INFO)

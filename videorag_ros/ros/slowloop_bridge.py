@@ -26,9 +26,10 @@ from videorag_ros.core.config import EdgeConfig
 from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.latency import StageStats
 from videorag_ros.core.pipeline import EdgePipeline, FrameResult
+from videorag_ros.core.stamps import stamp_to_ns
 from videorag_ros.ros import qos
 from videorag_ros.ros.actions import ActionAdapters
-from videorag_ros.ros.conversions import moment_to_msg, ns_to_stamp, stamp_to_ns
+from videorag_ros.ros.conversions import moment_to_msg, ns_to_stamp
 from videorag_ros.ros.query_server import QueryServer
 from videorag_ros.slowloop import Output, SlowLoop, build_describer, escape_line
 from videorag_ros.slowloop.ask import DEFAULT_ASK_K

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
+from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.index import Moment, TemporalIndex
-from videorag_ros.core.models.encoder import Encoder
 from videorag_ros.core.query import MomentQuery, QueryError, answer_query
 from videorag_ros.slowloop.describer import AskMoment, Describer, FrameForModel
 

@@ -28,7 +28,7 @@ from videorag_ros.slowloop.sanitize import clean_model_text
 from videorag_ros.slowloop.verdict import Verdict, parse_verdict
 
 if TYPE_CHECKING:
-    from videorag_ros.core.models.encoder import Encoder
+    from videorag_ros.core.encoder.encoder import Encoder
 
 MAX_ANSWER_CHARS = 2000
 

@@ -7,7 +7,7 @@ trigger is "verified" by re-scoring the latest frames with the trigger's own pro
 and their best captions, without interpreting the question. Every text it produces starts by
 saying what it is, and its ``source`` is ``offline caption ranker (<model>; no language model)``.
 
-The bank: for videorag-tiny, the captions of its own scene grammar (core/scenes/captions.py,
+The bank: for videorag-tiny, the captions of its own scene grammar (sim/captions.py,
 what the model was trained on), sampled with a fixed seed; for any other model, the grammar's
 canonical class prompts (generic robot-scene phrases), or ``slowloop.offline_captions``.
 """
@@ -25,9 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.config import TriggerConfig
+from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.errors import ConfigError
 from videorag_ros.core.frames import bgr_to_rgb
-from videorag_ros.core.models.encoder import Encoder
 from videorag_ros.core.timefmt import format_stamp
 from videorag_ros.core.triggers import TriggerEngine, build_goals
 from videorag_ros.slowloop.describer import AskMoment, FrameForModel, ModelText
@@ -44,7 +44,7 @@ MAX_CAPTION_CHARS = 200
 
 def grammar_captions(samples: int = GRAMMAR_SAMPLES, seed: int = 0) -> list[str]:
     """The scene grammar's canonical prompts plus ``samples`` sampled captions (deterministic, sorted)."""
-    from videorag_ros.core.scenes import CLASSES, caption, class_prompts, sample_scene
+    from videorag_ros.sim import CLASSES, caption, class_prompts, sample_scene
 
     rng = np.random.default_rng(seed)
     out = {p for prompts in class_prompts().values() for p in prompts}
@@ -56,7 +56,7 @@ def grammar_captions(samples: int = GRAMMAR_SAMPLES, seed: int = 0) -> list[str]
 
 def generic_captions() -> list[str]:
     """Generic robot-scene captions (the grammar's canonical class prompts)."""
-    from videorag_ros.core.scenes import class_prompts
+    from videorag_ros.sim import class_prompts
 
     return sorted({p for prompts in class_prompts().values() for p in prompts})
 

@@ -1,6 +1,6 @@
 """Timeline of an offline run: trigger scores, thresholds, events, and what the gate admitted.
 
-Reads the report of ``core.offline.run_frames`` (or its JSON file), so a saved report can be
+Reads the report of ``recordings.offline.run_frames`` (or its JSON file), so a saved report can be
 plotted again without re-running the model. Matplotlib's object API with the Agg canvas:
 no pyplot, no global backend switch, no display needed.
 """
@@ -24,10 +24,14 @@ _CAMERA_COLOURS = ("tab:blue", "tab:purple", "tab:brown", "tab:olive", "tab:cyan
 _REASON_COLOURS = {
     # admitted
     "first": "#6639ba",
+    "onset": "#1a7f37",
     "motion": "#2da44e",
+    "lighting": "#d4a72c",
+    "trigger": "#bf3989",
     "keyframe": "#7ee2a8",
     # rejected by the gate
     "rate": "#9a9a9a",
+    "budget": "#57606a",
     "static": "#6cb6ff",
     "blur": "#bf8700",
     # never reached the gate
@@ -140,7 +144,7 @@ def plot_timeline(report: Mapping[str, Any], path: str | Path, *, title: str = "
     """Draw one panel per trigger (score over time, thresholds, active spans, ENTER/EXIT) over a gate strip.
 
     Args:
-        report: A run report (``core.offline.run_frames``; ``source`` and ``encoder`` name it).
+        report: A run report (``recordings.offline.run_frames``; ``source`` and ``encoder`` name it).
         path: Output image; the format follows the suffix (``.png``, ``.svg``, ``.pdf``).
         title: Figure title; default names the report's source and encoder.
         dpi: Raster resolution.
@@ -154,7 +158,7 @@ def plot_timeline(report: Mapping[str, Any], path: str | Path, *, title: str = "
     """
     missing = [k for k in ("frames", "triggers", "trigger_settings") if k not in report]
     if missing:
-        msg = f"report lacks {missing}: plot the report of 'videorag run' (core.offline.run_frames)"
+        msg = f"report lacks {missing}: plot the report of 'videorag run' (recordings.offline.run_frames)"
         raise ValueError(msg)
     cameras = list(report.get("cameras") or dict.fromkeys(f.get("camera", "camera") for f in report["frames"])) or ["camera"]
     colours = {cam: _CAMERA_COLOURS[i % len(_CAMERA_COLOURS)] for i, cam in enumerate(cameras)}

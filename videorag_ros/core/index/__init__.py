@@ -10,7 +10,7 @@ exact fallback, background rebuilds), and atomic, checksummed snapshots. See doc
 from __future__ import annotations
 
 from videorag_ros.core.index.descriptions import Description, DescriptionStore, text_match
-from videorag_ros.core.index.health import EfController, RecallTracker, compaction_reason, ef_ladder, recall_at_k
+from videorag_ros.core.index.maintenance import EfController, RecallTracker, compaction_reason, ef_ladder, recall_at_k
 from videorag_ros.core.index.moments import build_moments, merge_spans
 from videorag_ros.core.index.planner import CostModel, Plan, plan_query, top_k
 from videorag_ros.core.index.snapshot import FORMAT_VERSION, SnapshotData, prev_path, read_snapshot, write_snapshot

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from videorag_ros.core.errors import TemporalIndexError
+from videorag_ros.core.printable import bounded_repr
 
 MAX_TEXT_CHARS = 4000
 KINDS = ("describe", "verify")
@@ -62,17 +63,17 @@ class Description:
             TemporalIndexError: Naming the bad field.
         """
         if not isinstance(self.camera_id, str) or not self.camera_id or not isinstance(self.text, str) or not isinstance(self.source, str):
-            msg = f"description needs a camera id, a text and a source as strings, got {self.camera_id!r}, {type(self.text).__name__}, {type(self.source).__name__}"
+            msg = f"description needs a camera id, a text and a source as strings, got {bounded_repr(self.camera_id)}, {type(self.text).__name__}, {type(self.source).__name__}"
             raise TemporalIndexError(msg)
         stamps = (self.start_ns, self.end_ns, self.best_ns)
         if not all(isinstance(t, int) and not isinstance(t, bool) for t in stamps) or not self.start_ns <= self.best_ns <= self.end_ns:
-            msg = f"description stamps must be integers with start <= best <= end, got {stamps}"
+            msg = f"description stamps must be integers with start <= best <= end, got {bounded_repr(stamps)}"
             raise TemporalIndexError(msg)
         if len(self.text) > MAX_TEXT_CHARS or len(self.source) > 400:
             msg = f"description text is {len(self.text)} characters (at most {MAX_TEXT_CHARS}), source {len(self.source)} (at most 400)"
             raise TemporalIndexError(msg)
         if self.kind not in KINDS:
-            msg = f"description kind {self.kind!r} is not one of {', '.join(KINDS)}"
+            msg = f"description kind {bounded_repr(self.kind)} is not one of {', '.join(KINDS)}"
             raise TemporalIndexError(msg)
         return self
 
@@ -93,7 +94,7 @@ class Description:
         try:
             return cls(**d).check()
         except TypeError as err:
-            msg = f"description has unexpected or missing fields: {sorted(d)}"
+            msg = f"description has unexpected or missing fields: {bounded_repr(sorted(map(str, d)))}"
             raise TemporalIndexError(msg) from err
 
 

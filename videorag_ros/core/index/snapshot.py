@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ import numpy.typing as npt
 
 from videorag_ros.core.errors import TemporalIndexError
 from videorag_ros.core.index.descriptions import Description
+from videorag_ros.core.printable import bounded_repr
 
 MAGIC = b"VRAGIDX\x00"
 FORMAT_VERSION = 2
@@ -48,6 +50,9 @@ READABLE_VERSIONS = (1, 2)  # version 1: no descriptions
 MAX_DESCRIPTIONS = 100_000
 _PREFIX = struct.Struct("<8sIIQ32s")
 _MAX_HEADER = 64 * 1024 * 1024
+MAX_DIM = 16384  # as a model manifest's embedding_dim
+MAX_NAMES = 100_000
+MAX_NAME_CHARS = 1024
 _SECTIONS = (("vectors", "<f4"), ("stamps", "<i8"), ("cameras", "<i4"), ("seqs", "<i8"), ("reasons", "<i4"), ("thumb_lens", "<i8"))
 
 
@@ -89,6 +94,10 @@ def prev_path(path: str | Path) -> Path:
     """Where the previous good snapshot of ``path`` is kept."""
     p = Path(path)
     return p.with_name(p.name + ".prev")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _fail(path: Path, what: str) -> TemporalIndexError:
@@ -225,28 +234,36 @@ def _read_exact(f: BinaryIO, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_snapshot(path: str | Path) -> SnapshotData:
+def read_snapshot(path: str | Path, *, max_bytes: int | None = None) -> SnapshotData:
     """Read and verify a snapshot.
 
     Args:
-        path: The snapshot file.
+        path: The snapshot file (a regular file: a FIFO or device is refused without blocking).
+        max_bytes: Largest file accepted (None: no limit); the node passes what its own
+            capacity could ever write, so a planted giant file cannot exhaust its memory.
 
     Returns:
         The snapshot's data (arrays are read-only views of the file's bytes).
 
     Raises:
-        TemporalIndexError: Missing, truncated, corrupt, of another format version, or
-            inconsistent; the message names the file and what is wrong.
+        TemporalIndexError: Missing, not a regular file, too large, truncated, corrupt, of
+            another format version, or inconsistent; the message names the file and what is wrong.
     """
     p = Path(path)
     try:
-        f = open(p, "rb")  # noqa: SIM115 - closed below
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError as err:
         raise _fail(p, "does not exist") from err
     except OSError as err:
-        raise _fail(p, f"cannot be opened: {err}") from err
-    with f:
-        size = os.fstat(f.fileno()).st_size
+        raise _fail(p, f"cannot be opened: {err.strerror or err}") from err
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise _fail(p, "is not a regular file (a FIFO, device or directory); refusing to read it")
+    with os.fdopen(fd, "rb") as f:
+        size = st.st_size
+        if max_bytes is not None and size > max_bytes:
+            raise _fail(p, f"is {size} bytes, more than the {max_bytes} this memory could ever have written")
         prefix = f.read(_PREFIX.size)
         if len(prefix) < _PREFIX.size:
             raise _fail(p, f"is truncated: {size} bytes, shorter than the {_PREFIX.size}-byte prefix")
@@ -271,23 +288,28 @@ def read_snapshot(path: str | Path) -> SnapshotData:
 
 
 def _parse(p: Path, header_bytes: bytes, body: bytes) -> SnapshotData:
+    # The checksum proves the file is what its writer wrote, not that its writer was us: every
+    # header value is checked for type and range before it sizes anything.
     try:
         header = json.loads(header_bytes.decode())
-        dim, n = int(header["dim"]), int(header["count"])
-        cams, reasons = list(header["camera_names"]), list(header["reason_names"])
-        sections = {k: (int(v[0]), int(v[1])) for k, v in header["sections"].items()}
-        meta = dict(header.get("meta") or {})
+        dim, n = header["dim"], header["count"]
+        cams, reasons = header["camera_names"], header["reason_names"]
+        sections = {str(k): (v[0], v[1]) for k, v in header["sections"].items()}
+        meta = header.get("meta") or {}
         raw_descriptions = header.get("descriptions", [])
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
-        raise _fail(p, f"has an unreadable header: {err}") from err
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as err:
+        raise _fail(p, f"has an unreadable header: {type(err).__name__}: {str(err)[:200]}") from err
+    if not (_is_int(dim) and 0 < dim <= MAX_DIM and _is_int(n) and 0 <= n <= len(body) // (4 * dim)):
+        raise _fail(p, f"has an invalid header (dim {bounded_repr(dim)}, count {bounded_repr(n)}; dim must be 1..{MAX_DIM})")
+    names_ok = all(isinstance(x, list) and len(x) <= MAX_NAMES and all(isinstance(v, str) and len(v) <= MAX_NAME_CHARS for v in x) for x in (cams, reasons))
+    if not names_ok or not isinstance(meta, dict) or not all(_is_int(o) and _is_int(b) for o, b in sections.values()):
+        raise _fail(p, "has an invalid header (camera/reason tables, sections or meta of the wrong type or size)")
     if not isinstance(raw_descriptions, list) or len(raw_descriptions) > MAX_DESCRIPTIONS:
         raise _fail(p, f"has a 'descriptions' entry that is not a list of at most {MAX_DESCRIPTIONS} objects")
     try:
         descriptions = [Description.from_dict(d) for d in raw_descriptions]
     except TemporalIndexError as err:
         raise _fail(p, f"has an invalid description: {err}") from err
-    if dim <= 0 or n < 0 or not all(isinstance(x, str) for x in cams + reasons):
-        raise _fail(p, f"has an invalid header (dim {dim}, count {n})")
     arrays: dict[str, npt.NDArray[Any]] = {}
     for name, dtype in _SECTIONS:
         want = n * np.dtype(dtype).itemsize * (dim if name == "vectors" else 1)
@@ -309,9 +331,12 @@ def _parse(p: Path, header_bytes: bytes, body: bytes) -> SnapshotData:
         else:
             thumbs.append(body[pos : pos + ln])
             pos += ln
+    vectors = arrays["vectors"].reshape(n, dim).astype(np.float32, copy=False)
+    if n and not np.isfinite(vectors).all():
+        raise _fail(p, "holds non-finite vectors (NaN or inf)")
     return SnapshotData(
         dim=dim,
-        vectors=arrays["vectors"].reshape(n, dim).astype(np.float32, copy=False),
+        vectors=vectors,
         stamps=arrays["stamps"].astype(np.int64, copy=False),
         cameras=arrays["cameras"].astype(np.int32, copy=False),
         seqs=arrays["seqs"].astype(np.int64, copy=False),

@@ -39,7 +39,7 @@ import numpy.typing as npt
 from videorag_ros.core.errors import TemporalIndexError
 from videorag_ros.core.index.descriptions import Description, DescriptionStore
 from videorag_ros.core.index.graph import Segment, SegmentedGraph
-from videorag_ros.core.index.health import EfController, RecallTracker, compaction_reason, ef_ladder, recall_at_k
+from videorag_ros.core.index.maintenance import EfController, RecallTracker, compaction_reason, ef_ladder, recall_at_k
 from videorag_ros.core.index.moments import build_moments
 from videorag_ros.core.index.planner import CostModel, Plan
 from videorag_ros.core.index.query import Part, Query, Scan, Scored, collect, exact_scores, merge_ranges, plan_parts, run_mask, summarize
@@ -769,7 +769,7 @@ class TemporalIndex:
         """
         return write_snapshot(path, self.snapshot_data())
 
-    def load(self, path: str | Path, *, wait: bool = False, graph: bool = True) -> int:
+    def load(self, path: str | Path, *, wait: bool = False, graph: bool = True, max_bytes: int | None = None) -> int:
         """Replace the memory with a snapshot; the HNSW graph is rebuilt in the background.
 
         Until the rebuild finishes every query is answered exactly (correct, slower on large
@@ -780,15 +780,23 @@ class TemporalIndex:
             wait: Rebuild the graph before returning.
             graph: False never builds the graph: every query is exact (one-shot readers such as
                 ``videorag query --index`` that would finish before a rebuild did).
+            max_bytes: Largest snapshot file accepted (see ``max_snapshot_bytes``); None: no limit.
 
         Returns:
             Entries loaded.
 
         Raises:
-            TemporalIndexError: Missing, truncated, corrupt or wrong-version file, or a snapshot
-                of another embedding dimension; the memory is left as it was.
+            TemporalIndexError: Missing, not a regular file, too large, truncated, corrupt or
+                wrong-version file, or a snapshot of another embedding dimension; the memory is
+                left as it was.
         """
-        return self.load_data(read_snapshot(path), source=str(path), wait=wait, graph=graph)
+        return self.load_data(read_snapshot(path, max_bytes=max_bytes), source=str(path), wait=wait, graph=graph)
+
+    def max_snapshot_bytes(self) -> int:
+        """The largest snapshot an index of this size could write, with a 4x margin for a
+        snapshot of a larger memory (``load`` keeps its newest entries)."""
+        per_entry = 4 * self.dim + 8 + 4 + 8 + 4 + 8
+        return 4 * (self.capacity * per_entry + self.thumbnail_budget_bytes) + (64 << 20)
 
     def load_data(self, data: SnapshotData, *, source: str = "<memory>", wait: bool = False, graph: bool = True) -> int:
         """``load`` from a snapshot already read (``read_snapshot``), so a caller that needs

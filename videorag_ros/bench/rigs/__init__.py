@@ -1,0 +1,1 @@
+"""Test and benchmark rigs: tiny and faulty ONNX encoders exported on the fly, synthetic frames."""
