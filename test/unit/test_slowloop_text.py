@@ -94,11 +94,11 @@ def test_api_key_from_env_and_file(tmp_path: Path) -> None:
     ("setup", "match"),
     [
         ("unset", "unset or empty"),
-        ("missing", "cannot stat"),
+        ("missing", "does not exist"),
         ("fifo", "not a regular file"),
         ("directory", "not a regular file"),
         ("device", "not a regular file"),
-        ("huge", "at most 4096"),
+        ("huge", "more than the 4096 accepted"),
         ("space", "spaces, control or non-ASCII"),
         ("binary", "not ASCII"),
         ("empty", "is empty"),

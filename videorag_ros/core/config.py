@@ -66,16 +66,16 @@ SLOWLOOP_PARAMS: tuple[ParamSpec, ...] = (
     _p("slowloop.model", "", "Model name sent with each chat-completions request (needed with slowloop.base_url)."),
     _p("slowloop.api_key_env", "", "Name of the environment variable holding the API key; empty = none."),
     _p("slowloop.api_key_file", "", "Absolute path of a file holding the API key (a regular file, at most 4 KiB); empty = none."),
-    _p("slowloop.period_s", 10.0, "Describe the latest moment of each camera this often (round robin); 0 = only on trigger ENTER.", min=0.0, unit="s"),
-    _p("slowloop.rate_limit_per_min", 12.0, "Requests per minute the token bucket allows (retries included).", min=0.01, unit="1/min"),
+    _p("slowloop.period_s", 10.0, "Describe the latest moment of each camera this often (round robin); 0 = only on trigger ENTER.", min=0.0, max=3600.0, unit="s"),
+    _p("slowloop.rate_limit_per_min", 12.0, "Requests per minute the token bucket allows (retries included).", min=0.01, max=6000.0, unit="1/min"),
     _p("slowloop.burst", 3, "Token bucket size: requests that may go out back to back.", min=1, max=100),
-    _p("slowloop.timeout_s", 30.0, "Longest one request may take (connect, send, wait, read); then it counts as a timeout.", min=0.1, unit="s"),
-    _p("slowloop.connect_timeout_s", 3.0, "Longest the TCP/TLS connect may take.", min=0.05, unit="s"),
+    _p("slowloop.timeout_s", 30.0, "Longest one request may take (connect, send, wait, read); then it counts as a timeout.", min=0.1, max=600.0, unit="s"),
+    _p("slowloop.connect_timeout_s", 3.0, "Longest the TCP/TLS connect may take.", min=0.05, max=60.0, unit="s"),
     _p("slowloop.max_retries", 2, "Retries of a request after a 429, a 5xx, a timeout or a refused connection.", min=0, max=10),
-    _p("slowloop.backoff_s", 1.0, "First retry delay after a 5xx or timeout; doubles per retry, with full jitter.", min=0.0, unit="s"),
-    _p("slowloop.backoff_max_s", 30.0, "Longest retry delay; a longer Retry-After still pauses every request but that one is not retried.", min=0.0, unit="s"),
-    _p("slowloop.breaker_failures", 3, "Consecutive failed requests that open the circuit breaker (no requests while open).", min=1),
-    _p("slowloop.breaker_reset_s", 30.0, "How long the breaker stays open before one trial request.", min=0.1, unit="s"),
+    _p("slowloop.backoff_s", 1.0, "First retry delay after a 5xx or timeout; doubles per retry, with full jitter.", min=0.0, max=600.0, unit="s"),
+    _p("slowloop.backoff_max_s", 30.0, "Longest retry delay; a longer Retry-After still pauses every request but that one is not retried.", min=0.0, max=3600.0, unit="s"),
+    _p("slowloop.breaker_failures", 3, "Consecutive failed requests that open the circuit breaker (no requests while open).", min=1, max=1000),
+    _p("slowloop.breaker_reset_s", 30.0, "How long the breaker stays open before one trial request.", min=0.1, max=3600.0, unit="s"),
     _p("slowloop.queue_size", 8, "Pending jobs (descriptions, verifications); the oldest is dropped and counted when full.", min=1, max=1024),
     _p("slowloop.history_tokens", 512, "Token budget of the rolling history of earlier answers sent with each request (oldest dropped first).", min=0, max=65536),
     _p("slowloop.frames_per_request", 4, "Downscaled JPEG frames sent per request, around the moment's best frame.", min=1, max=16),
@@ -83,7 +83,7 @@ SLOWLOOP_PARAMS: tuple[ParamSpec, ...] = (
     _p("slowloop.jpeg_quality", 80, "JPEG quality of the frames sent to the model.", min=10, max=100),
     _p("slowloop.frame_cache_s", 10.0, "Seconds of downscaled frames kept per camera for requests (one per 0.2 s, at most 128; older moments use the memory's thumbnails).", min=0.5, max=600.0, unit="s"),
     _p("slowloop.max_tokens", 200, "Completion tokens asked for per request.", min=1, max=8192),
-    _p("slowloop.max_response_bytes", 1048576, "Largest response body read; a larger one is refused and counted.", min=1024, unit="B"),
+    _p("slowloop.max_response_bytes", 1048576, "Largest response body read; a larger one is refused and counted.", min=1024, max=67108864, unit="B"),
     _p("slowloop.prompt", "", "Describe prompt; empty = the built-in one."),
     _p("slowloop.offline_captions", "", "Absolute path of a caption file (one per line) for the offline describer; empty = the model's own (videorag-tiny: its scene grammar; others: generic robot-scene captions)."),
 )
@@ -481,7 +481,7 @@ def _build_slowloop(top: Mapping[str, Any]) -> SlowLoopConfig:
             msg = "parameter 'slowloop.base_url' holds credentials (user:password@); give the key with 'slowloop.api_key_env' or 'slowloop.api_key_file'"
             raise ConfigError(msg)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            msg = f"parameter 'slowloop.base_url' = {cfg.base_url!r} must be an http(s) URL without query or fragment, e.g. http://127.0.0.1:8000/v1"
+            msg = f"parameter 'slowloop.base_url' = {bounded_repr(cfg.base_url)} must be an http(s) URL without query or fragment, e.g. http://127.0.0.1:8000/v1"
             raise ConfigError(msg)
         if not cfg.model.strip():
             msg = "parameter 'slowloop.model' is empty; name the model the server at 'slowloop.base_url' should run (e.g. qwen2.5-vl-7b)"
@@ -492,7 +492,7 @@ def _build_slowloop(top: Mapping[str, Any]) -> SlowLoopConfig:
     for name in ("api_key_file", "offline_captions"):
         value = getattr(cfg, name)
         if value and not Path(value).is_absolute():
-            msg = f"parameter 'slowloop.{name}' = {value!r} must be an absolute path (or empty)"
+            msg = f"parameter 'slowloop.{name}' = {bounded_repr(value)} must be an absolute path (or empty)"
             raise ConfigError(msg)
     if len(cfg.prompt) > 4000:
         msg = f"parameter 'slowloop.prompt' is {len(cfg.prompt)} characters; at most 4000"

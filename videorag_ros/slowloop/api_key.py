@@ -7,10 +7,10 @@ it prints where it came from, not what it is); only ``header()`` hands it out, t
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 from videorag_ros.core.errors import ConfigError
+from videorag_ros.core.safe_files import UnsafeFileError, read_regular_file
 
 MAX_KEY_FILE_BYTES = 4096
 
@@ -66,27 +66,9 @@ def load_api_key(env_name: str = "", file_path: str = "", *, environ: dict[str, 
     if file_path:
         p = Path(file_path)
         try:
-            st = p.stat()
-        except OSError as err:
-            msg = f"parameter 'slowloop.api_key_file': cannot stat '{p}': {err.strerror}"
-            raise ConfigError(msg) from err
-        if not stat.S_ISREG(st.st_mode):
-            msg = f"parameter 'slowloop.api_key_file': '{p}' is not a regular file (a FIFO, device or directory); point it at a file holding the key"
-            raise ConfigError(msg)
-        if st.st_size > MAX_KEY_FILE_BYTES:
-            msg = f"parameter 'slowloop.api_key_file': '{p}' is {st.st_size} bytes; an API key file holds at most {MAX_KEY_FILE_BYTES}"
-            raise ConfigError(msg)
-        try:
-            # Non-blocking open and a second check on the descriptor: a path swapped for a FIFO
-            # after the stat above must not hang the node.
-            fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-            with os.fdopen(fd, "rb") as f:
-                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                    msg = f"parameter 'slowloop.api_key_file': '{p}' is not a regular file"
-                    raise ConfigError(msg)
-                raw = f.read(MAX_KEY_FILE_BYTES + 1)
-        except OSError as err:
-            msg = f"parameter 'slowloop.api_key_file': cannot read '{p}': {err.strerror}"
+            raw = read_regular_file(p, what="parameter 'slowloop.api_key_file':", max_bytes=MAX_KEY_FILE_BYTES)
+        except UnsafeFileError as err:
+            msg = f"{err}; point it at a regular file holding the key"
             raise ConfigError(msg) from err
         try:
             text = raw.decode("ascii").strip()

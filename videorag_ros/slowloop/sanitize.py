@@ -4,6 +4,11 @@ Control and format characters (ESC and every other C0/C1 control, DEL, bidirecti
 zero-width characters) are replaced by visible escapes such as ``\\x1b`` or ``\\u202e``, so a
 model answer can neither drive a terminal nor hide text; newlines and tabs are kept. Written by
 hand because it is a few lines over ``unicodedata`` and no library does exactly this.
+
+It differs from ``core.printable.printable`` (same character classes) in one way, on purpose: a
+backslash is left as it is, so escaping is idempotent. A model's text is escaped once when it
+enters (stored in the memory, published, put in snapshots) and escaped again wherever it is
+printed; doubling backslashes would show ``\\x1b`` for an escape the first pass wrote.
 """
 
 from __future__ import annotations
