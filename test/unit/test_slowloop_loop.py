@@ -23,6 +23,7 @@ from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.query import QueryError
 from videorag_ros.slowloop import OfflineDescriber, Output, SlowLoop, build_describer
 from videorag_ros.slowloop.dispatcher import LATCHED, Job
+from videorag_ros.slowloop.errors import SlowLoopError
 
 MS = 1_000_000
 pytest.importorskip("aiohttp", reason="aiohttp (test dependency, tools/requirements.txt) not installed")
@@ -104,6 +105,21 @@ def _llm_loop(cfg: EdgeConfig, pipe: EdgePipeline, server: ScriptedServer, route
                     on_output=(outputs.append if outputs is not None else None))  # fmt: skip
     _OPEN.append(loop)
     return loop
+
+
+def test_close_interrupts_a_caption_bank_still_being_encoded(tiny_encoder, disk_png: Path) -> None:
+    """A node stopped while its offline bank is encoding shuts down at once (a signal during a long join was a traceback)."""
+    cfg = _config(tiny_encoder, disk_png)
+    pipe = EdgePipeline(cfg, tiny_encoder)
+    bank = [f"a robot camera view number {i} of a {w} scene" for i in range(400) for w in ("busy", "quiet", "dark", "bright", "empty")]
+    describer = OfflineDescriber(tiny_encoder, captions=bank)  # 2,000 captions: far more than one batch
+    loop = SlowLoop(cfg.slowloop, describer, index=pipe.index, encoder=tiny_encoder, triggers=cfg.triggers)
+    loop.start()
+    loop.close(timeout_s=30.0)
+    assert not any(t.is_alive() for t in loop._threads)
+    assert loop.prepared.is_set() and "interrupted" in (loop.prepare_error or "") and describer.bank_size == 0
+    with pytest.raises(SlowLoopError, match="interrupted"):
+        describer.prepare()
 
 
 def test_offline_describer_names_itself_and_stores_descriptions(tiny_encoder, disk_png: Path) -> None:

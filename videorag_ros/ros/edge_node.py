@@ -113,14 +113,17 @@ class EdgeNode(Node):
         self.get_logger().info(f"outputs: {self.actions.describe()}")
         self._trigger_pub = self.create_publisher(SemanticTrigger, "~/triggers", qos.EVENTS)
         self._diag_pub = self.create_publisher(_diag_type(), "/diagnostics", 10)
+        # The slow loop (descriptions, verification, ~/ask) on its own threads, built before any frame
+        # can arrive; the worker only hands it frames.
+        if cfg.slowloop.enabled:
+            self.slowloop = SlowLoopBridge(self, self.pipeline, self.actions, cfg, known_cameras=self._known_cameras)
         for cam in cfg.cameras:
             self._subscribe(cam)
         self.create_timer(cfg.watchdog.period_s, self._check_watchdogs, callback_group=safety)
         self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
         self._queries = QueryServer(self, self._on_query)
-        # The slow loop (descriptions, verification, ~/ask) on its own threads; the worker only hands it frames.
-        if cfg.slowloop.enabled:
-            self.slowloop = SlowLoopBridge(self, self.pipeline, self.actions, cfg, known_cameras=self._known_cameras)
+        if self.slowloop is not None:
+            self.slowloop.serve_ask(self._queries)
         if cfg.index_snapshot_path and cfg.index_snapshot_period_s > 0:
             self.create_timer(cfg.index_snapshot_period_s, self._save_snapshot_in_background)
         self._running = True

@@ -22,29 +22,37 @@ from videorag.srv import QueryMoments
 
 
 class QueryServer:
-    """A small node (``<edge>_<suffix>``) serving ``<edge fully qualified name>/<name>`` (default: query_moments)."""
+    """A small node (``<edge>_query``) serving ``<edge fully qualified name>/query_moments``."""
 
-    def __init__(self, edge: Node, callback: Callable[[Any, Any], Any], *, srv_type: Any = QueryMoments, name: str = "query_moments", suffix: str = "query") -> None:
+    def __init__(self, edge: Node, callback: Callable[[Any, Any], Any]) -> None:
         """Create the node and service and start spinning them on a daemon thread.
 
         Args:
             edge: The edge node; the service is named after it, in its context and namespace.
             callback: ``(request, response) -> response``.
-            srv_type: The service type (``videorag/QueryMoments``; the slow loop serves ``videorag/Ask``).
-            name: The service name under the edge node.
-            suffix: The helper node is named ``<edge>_<suffix>``.
         """
         # No global arguments: a command-line `-r __node:=name` must not rename this node too.
         self.node = rclpy.create_node(
-            f"{edge.get_name()}_{suffix}", context=edge.context, namespace=edge.get_namespace(),
+            f"{edge.get_name()}_query", context=edge.context, namespace=edge.get_namespace(),
             use_global_arguments=False, start_parameter_services=False,
         )  # fmt: skip
-        self.service_name = f"{edge.get_fully_qualified_name().rstrip('/')}/{name}"
-        self.node.create_service(srv_type, self.service_name, callback)
+        self.service_name = f"{edge.get_fully_qualified_name().rstrip('/')}/query_moments"
+        self.node.create_service(QueryMoments, self.service_name, callback)
         self._executor = SingleThreadedExecutor(context=edge.context)
         self._executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, name="videorag-queries", daemon=True)
         self._thread.start()
+
+    def add_service(self, srv_type: Any, name: str, callback: Callable[[Any, Any], Any]) -> str:
+        """Serve another service of the edge node (``<edge>/<name>``, e.g. the slow loop's ``ask``) from
+        this node and thread: one helper node and executor for every service off the frame path.
+
+        Returns:
+            The service's fully qualified name.
+        """
+        full = f"{self.service_name.rsplit('/', 1)[0]}/{name}"
+        self.node.create_service(srv_type, full, callback)
+        return full
 
     def _spin(self) -> None:
         with contextlib.suppress(ExternalShutdownException, ShutdownException):

@@ -5,7 +5,7 @@ the frame worker calls ``offer`` after each decision is out (two appends to boun
 queues, timed into ``handoff`` so /diagnostics shows what it costs the frame path), verdicts act
 through the action adapters (``ActionAdapters.on_verdict``: escalate a confirmed slow_down to a
 stop, release a latched stop on a clear verdict after the trigger's EXIT), and ``~/ask`` is served
-from its own node, executor and thread like ``~/query_moments``. The API key never appears here:
+from the node, executor and thread that serve ``~/query_moments``. The API key never appears here:
 diagnostics carry the describer's name (model and host) and counters only.
 """
 
@@ -87,14 +87,18 @@ class SlowLoopBridge:
             verdicts=_Verdicts(actions, edge), on_output=self._publish,
         )  # fmt: skip
         self.handoff = StageStats(window=2048)
-        self._service = QueryServer(edge, self._on_ask, srv_type=Ask, name="ask", suffix="ask")
+        self.ask_service = f"{edge.get_fully_qualified_name().rstrip('/')}/ask"
         self.loop.start()
         when = f"every {cfg.period_s:g} s and on trigger ENTER" if cfg.period_s > 0 else "on trigger ENTER"
         verify = [t.name for t in config.triggers if t.verify]
         edge.get_logger().info(
             f"slow loop: {describer.source}, {when}; verifying {verify or 'no triggers'}; "
-            f"{self._desc_pub.topic_name}, {self._verdict_pub.topic_name}, {self._service.service_name}"
+            f"{self._desc_pub.topic_name}, {self._verdict_pub.topic_name}, {self.ask_service}"
         )
+
+    def serve_ask(self, services: QueryServer) -> None:
+        """Serve ``~/ask`` from the edge node's query node and thread (never the frame path's executor)."""
+        services.add_service(Ask, "ask", self._on_ask)
 
     def offer(self, result: FrameResult, rgb: npt.NDArray[np.uint8] | None) -> None:
         """Hand a decided, embedded frame and its events to the loop (frame worker; never waits)."""
@@ -150,6 +154,5 @@ class SlowLoopBridge:
         return DiagnosticStatus(level=level, name="videorag: slow loop", message=message, hardware_id="videorag", values=values)
 
     def close(self) -> None:
-        """Stop the loop's threads and the ``~/ask`` node."""
+        """Stop the loop's threads (``~/ask`` goes with the edge node's query node)."""
         self.loop.close()
-        self._service.close()

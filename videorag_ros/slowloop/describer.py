@@ -97,6 +97,10 @@ class Describer(Protocol):
         """Answer a question from retrieved moments, citing them as [n]."""
         ...
 
+    def interrupt(self) -> None:
+        """Make a ``prepare`` running on another thread give up soon (called first by the loop's close)."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -117,6 +121,9 @@ class LlmDescriber:
 
     def prepare(self) -> None:
         """Nothing to prepare: the first request connects."""
+
+    def interrupt(self) -> None:
+        """Nothing to interrupt: a request in flight ends at its timeout at the latest."""
 
     def close(self) -> None:
         """Close the client's connections."""

@@ -191,6 +191,7 @@ class SlowLoop:
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the threads (an in-flight request ends at its timeout at the latest) and close the describer."""
         self.stop.set()
+        self.describer.interrupt()  # a bank still being encoded must not hold up the node's shutdown
         self.jobs.close()
         self._handoff.close()
         deadline = time.monotonic() + timeout_s
@@ -246,7 +247,8 @@ class SlowLoop:
             self.describer.prepare()
         except VideoragError as err:
             self.prepare_error = str(err)
-            log.error("slow loop: describer unusable, the loop is idle: %s", err)
+            if not self.stop.is_set():
+                log.error("slow loop: describer unusable, the loop is idle: %s", err)
             return
         finally:
             self.prepared.set()

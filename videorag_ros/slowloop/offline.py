@@ -40,15 +40,22 @@ GRAMMAR_SAMPLES = 480
 MAX_CAPTION_FILE_BYTES = 1 << 20
 MAX_CAPTIONS = 5000
 MAX_CAPTION_CHARS = 200
+_INTERRUPTED = "the offline describer was interrupted while building its caption bank (shutting down)"
 
 
-def grammar_captions(samples: int = GRAMMAR_SAMPLES, seed: int = 0) -> list[str]:
-    """The scene grammar's canonical prompts plus ``samples`` sampled captions (deterministic, sorted)."""
+def grammar_captions(samples: int = GRAMMAR_SAMPLES, seed: int = 0, *, interrupted: threading.Event | None = None) -> list[str]:
+    """The scene grammar's canonical prompts plus ``samples`` sampled captions (deterministic, sorted).
+
+    Raises:
+        SlowLoopError: ``interrupted`` was set (the node is shutting down).
+    """
     from videorag_ros.sim import CLASSES, caption, class_prompts, sample_scene
 
     rng = np.random.default_rng(seed)
     out = {p for prompts in class_prompts().values() for p in prompts}
     for i in range(samples):
+        if interrupted is not None and interrupted.is_set():
+            raise SlowLoopError(_INTERRUPTED)
         spec = sample_scene(CLASSES[i % len(CLASSES)], rng)
         out.add(caption(spec, rng))
     return sorted(out)
@@ -103,6 +110,7 @@ class OfflineDescriber:
         self._bank: npt.NDArray[np.float32] | None = None
         self._engines: dict[str, TriggerEngine] = {}
         self._lock = threading.Lock()
+        self._interrupted = threading.Event()
 
     @property
     def source(self) -> str:
@@ -112,11 +120,18 @@ class OfflineDescriber:
     def close(self) -> None:
         """Nothing to release."""
 
+    def interrupt(self) -> None:
+        """Stop encoding the bank at the next batch (the node is shutting down)."""
+        self._interrupted.set()
+
     def prepare(self) -> None:
         """Encode the caption bank once (captions with no word the model knows are left out).
 
+        The bank is encoded in batches of 4 so that ``interrupt`` (a node shutting down) stops it
+        within one batch's forward passes.
+
         Raises:
-            SlowLoopError: No caption of the bank is known to the model.
+            SlowLoopError: No caption of the bank is known to the model, or ``interrupt`` was called.
         """
         with self._lock:
             if self._bank is not None:
@@ -124,14 +139,24 @@ class OfflineDescriber:
             if self._captions is not None:
                 texts = self._captions
             elif any(self.encoder.name.startswith(m) for m in GRAMMAR_MODELS):
-                texts = grammar_captions()
+                texts = grammar_captions(interrupted=self._interrupted)
             else:
                 texts = generic_captions()
-            texts = [t for t in texts if not self.encoder.knows_no_word_of(t)]
+            known = []
+            for t in texts:
+                if self._interrupted.is_set():
+                    raise SlowLoopError(_INTERRUPTED)
+                if not self.encoder.knows_no_word_of(t):
+                    known.append(t)
+            texts = known
             if not texts:
                 msg = f"no caption of the offline describer's bank has a word model '{self.encoder.name}' knows; give slowloop.offline_captions"
                 raise SlowLoopError(msg)
-            vecs = [self.encoder.encode_texts(texts[i : i + 64]) for i in range(0, len(texts), 64)]
+            vecs = []
+            for i in range(0, len(texts), 4):
+                if self._interrupted.is_set():
+                    raise SlowLoopError(_INTERRUPTED)
+                vecs.append(self.encoder.encode_texts(texts[i : i + 4]))
             self._texts, self._bank = texts, np.concatenate(vecs).astype(np.float32)
 
     @property
