@@ -72,12 +72,26 @@ if [ "${#CMAKE_FILES[@]}" -gt 0 ]; then
   fi
 fi
 
+# `ros2 launch` and the `ros2` CLI: the upstream pure-Python sources in ../shared/ros2-tools (or
+# $VIDEORAG_ROS2_TOOLS) go into the venv when present; install.sh skips itself when done. Without
+# them (a user's own machine) the tests in test/cli skip with a reason.
+ROS2_TOOLS="${VIDEORAG_ROS2_TOOLS:-$ROOT/../shared/ros2-tools}"
+if [ "$PROFILE" = full ] && [ -f "$ROS2_TOOLS/install.sh" ]; then
+  step "ros2 launch / ros2 CLI from $ROS2_TOOLS"
+  mkdir -p "$VENV/.locks"
+  ( flock 9; bash "$ROS2_TOOLS/install.sh" "$VENV" ) 9>"$VENV/.locks/pip"
+fi
+
 step "colcon build (messages + videorag_ros)"
+# full: register the pytest tiers with CTest, so `colcon test --packages-select videorag` runs them
+# (needs ament_cmake_pytest, in requirements-dev.txt).
+BUILD_TESTING=OFF
+if [ "$PROFILE" = full ]; then BUILD_TESTING=ON; fi
 mkdir -p build
 if ! CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV" \
   colcon --log-base build/colcon-log build --paths "$ROOT" \
   --build-base build --install-base install --symlink-install \
-  --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF \
+  --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=$BUILD_TESTING \
   --event-handlers console_direct+ >build/colcon-build.log 2>&1; then
   echo "error: colcon build failed; the end of build/colcon-build.log:" >&2
   grep -v -e '^-- Up-to-date' -e '^-- Installing' -e '^-- Symlinking' build/colcon-build.log | tail -40 >&2

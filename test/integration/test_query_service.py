@@ -79,6 +79,7 @@ def test_service_answers_like_the_snapshot(node) -> None:
     resp = _ask(graph, client, text="a person walking", k=4, context_s=2.0)
     assert resp.success, resp.message
     assert "moment(s) from" in resp.message and len(resp.moments) == 4
+    assert resp.encode_ms > 0 and resp.search_ms > 0 and resp.remembered > 0  # what the CLI shows, no NaN
     scores = [m.score for m in resp.moments]
     assert scores == sorted(scores, reverse=True)
     for m in resp.moments:
@@ -150,6 +151,18 @@ def test_cli_asks_the_running_node(node, tmp_path: Path, ros_domain: int) -> Non
     assert result["source"] == "/videorag_edge/query_moments" and len(result["moments"]) == 3
     assert all(m["thumbnail"] for m in result["moments"])
     assert cv2.imread(str(sheet)) is not None
+    assert result["remembered"] > 0 and result["encode_ms"] > 0  # filled from the response, not NaN
+    image = tmp_path / "white.png"
+    cv2.imwrite(str(image), np.full((60, 80, 3), 255, np.uint8))
+    by_image = subprocess.run(
+        [*videorag_command("query", "--image", str(image), "--k", "1", "--json")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )  # the PNG file's bytes are sent as they are
+    assert by_image.returncode == 0, by_image.stderr
+    assert len(json.loads(by_image.stdout.splitlines()[-1])["moments"]) == 1
+    lying = tmp_path / "lying.jpg"
+    lying.write_bytes(b"GIF89a not a jpeg")
+    refused = subprocess.run([*videorag_command("query", "--image", str(lying))], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 1 and "neither a JPEG nor a PNG" in refused.stderr
     missing = subprocess.run(
         [*videorag_command("query", "a person", "--node", "/nobody", "--timeout", "1")], env=env, capture_output=True, text=True, timeout=60, check=False
     )

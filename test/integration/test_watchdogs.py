@@ -57,6 +57,7 @@ def _params(model_dir: Path) -> dict[str, Any]:
         "cmd_vel_lock_topic": "/videorag_test/lock",
         "collision_monitor": {"topic": "/videorag_test/obstacle"},
         "diagnostics_period_s": 0.2,
+        "allow_no_triggers": True,  # the watchdogs alone drive the stop here
     }
 
 

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.ros
 def _node(ctx, overrides: dict):
     from videorag_ros.ros.edge_node import EdgeNode
 
+    overrides = {"allow_no_triggers": not overrides.get("triggers"), **overrides}  # memory-only nodes say so
     return EdgeNode(context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
 
 

@@ -22,7 +22,7 @@ S = 1_000_000_000
 def _node(ctx, model: Path, snapshot: Path, **extra: object):
     from videorag_ros.ros.edge_node import EdgeNode
 
-    overrides = {"model": str(model), "index.snapshot_path": str(snapshot), "gate.keyframe_interval_s": 0.0, "gate.max_rate_hz": 0.0, "gate.motion_rate_hz": 0.0}
+    overrides = {"model": str(model), "index.snapshot_path": str(snapshot), "gate.keyframe_interval_s": 0.0, "gate.max_rate_hz": 0.0, "gate.motion_rate_hz": 0.0, "allow_no_triggers": True}
     overrides |= extra
     return EdgeNode(context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
 

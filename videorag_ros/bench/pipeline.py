@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from videorag_ros.bench.common import add_node_options, percentiles, run_and_report
+from videorag_ros.core.config import NODE_NAME
 
 PROBE = "bench_probe"
 HOSTILE = "hostile"
@@ -94,9 +95,15 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         encoder = monitor.pipeline_values().get("encoder", "?")
         print(f"publishing {len(frames)} frames at {args.fps:g} Hz (encoder {encoder})...", file=sys.stderr)
         h, w = frames[0].shape[:2]
+        churn = _ParamChurn(graph.monitor, args.param_churn_hz) if args.param_churn_hz > 0 else None
+        churn_from = len(frames) // 2  # first half without changes: the baseline of the same run
+        churn_start_ns = 0
         t_next = time.monotonic()
         for i, rgb in enumerate(frames):
             graph.spin(t_next - time.monotonic())
+            if churn is not None and i >= churn_from:
+                churn_start_ns = churn_start_ns or time.time_ns()
+                churn.tick()
             msg = Image(height=h, width=w, encoding="rgb8", step=w * 3, data=rgb.tobytes())
             msg.header.frame_id = "camera_front"
             msg.header.stamp = ns_to_stamp(time.time_ns())
@@ -116,6 +123,20 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         graph.close()
     wire = [t.wire_latency_ms for t in probe]
+    churned = None
+    if churn is not None:
+        calm = [t.wire_latency_ms for t in probe if t.stamp_ns < churn_start_ns]
+        busy = [t.wire_latency_ms for t in probe if t.stamp_ns >= churn_start_ns]
+        p_calm, p_busy = percentiles(calm), percentiles(busy)
+        churned = {
+            "param_churn_hz": args.param_churn_hz,
+            "sets_sent": churn.sent,
+            "sets_accepted": churn.accepted,
+            "glass_to_action_no_changes_ms": p_calm,
+            "glass_to_action_with_changes_ms": p_busy,
+            "p99_ratio": round(p_busy["p99"] / p_calm["p99"], 3) if p_calm.get("p99") else None,
+            "param_set_to_decision_ms": stages.get("param_set_to_decision"),
+        }
     result = {
         "bench": "pipeline",
         "encoder": encoder,
@@ -130,6 +151,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "hostile_camera": args.hostile_camera,
         "hostile": {k: bad_cam.get(k) for k in ("received", "rejected_input", "dropped", "dropped_over_decode_budget", "decode_worst_ms", "admitted", "embedded")} if hostile else None,
         "node_checkout": args.node_checkout,
+        "live_parameter_changes": churned,
         "stages_ms": stages,
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()},
         "edge_log": str(out / "edge.log"),
@@ -138,6 +160,37 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         _plot(wire, stages, result, Path(args.plot))
         result["plot"] = str(args.plot)
     return result
+
+
+class _ParamChurn:
+    """Sets ``person_ahead.enter_threshold`` (0.60 / 0.62 in turn) on the edge node at a fixed rate, as ``ros2 param set`` does."""
+
+    def __init__(self, node: Any, rate_hz: float) -> None:
+        from rcl_interfaces.srv import SetParameters
+
+        self._client = node.create_client(SetParameters, f"/{NODE_NAME}/set_parameters")
+        self._period_s = 1.0 / rate_hz
+        self._next = time.monotonic()
+        self.sent = 0
+        self.accepted = 0
+
+    def tick(self) -> None:
+        """Send the next set request if one is due (asynchronously; answers are counted as they come)."""
+        from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+        from rcl_interfaces.srv import SetParameters
+
+        if time.monotonic() < self._next or not self._client.service_is_ready():
+            return
+        self._next += self._period_s
+        value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=0.60 if self.sent % 2 else 0.62)
+        req = SetParameters.Request(parameters=[Parameter(name="person_ahead.enter_threshold", value=value)])
+        self.sent += 1
+        self._client.call_async(req).add_done_callback(self._done)
+
+    def _done(self, future: Any) -> None:
+        res = future.result()
+        if res is not None and all(r.successful for r in res.results):
+            self.accepted += 1
 
 
 def _plot(wire: list[float], stages: dict[str, dict[str, float]], result: dict[str, Any], path: Path) -> None:
@@ -176,6 +229,14 @@ def _print_table(r: dict[str, Any]) -> None:
     for name, s in rows:
         if s:
             print(f"{name:<24}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['p99']:>9.2f}{int(s['n']):>7}")
+    live = r.get("live_parameter_changes")
+    if live:
+        calm, busy = live["glass_to_action_no_changes_ms"], live["glass_to_action_with_changes_ms"]
+        print(f"live tuning: {live['sets_accepted']}/{live['sets_sent']} sets accepted at {live['param_churn_hz']:g} Hz in the second half")
+        for name, s in (("g2a, no changes", calm), ("g2a, with changes", busy)):
+            if s:
+                print(f"{name:<24}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['p99']:>9.2f}{int(s['n']):>7}")
+        print(f"p99 ratio (with / without changes): {live['p99_ratio']}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--plot", help="write a latency histogram PNG here")
     parser.add_argument("--hostile-camera", choices=("none", "jp2", "costly-jpeg"), default="none", help="add a second camera sending hostile payloads at the same rate")
+    parser.add_argument("--param-churn-hz", type=float, default=0.0, help="in the second half of the run, set a trigger threshold on the node this often (live tuning); compares glass-to-action with the first half")
     parser.add_argument("--node-checkout", help="run the edge node from this source checkout (before/after comparisons)")
     add_node_options(parser)
     return run_and_report(parser.parse_args(argv), run_bench, _print_table)

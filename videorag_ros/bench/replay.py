@@ -244,8 +244,9 @@ def run_scenario(
     Returns:
         The scenario's result object (JSON) and its ``ScenarioScore``.
     """
+    from videorag_ros.core.triggers import ENTER, EXIT
     from videorag_ros.ros.graph import EdgeGraph, stage_table, wait_until
-    from videorag_ros.scenarios.score import ENTER, EXIT, Transition, score_run
+    from videorag_ros.scenarios.score import Transition, score_run
 
     log = out / f"edge_{ann.scenario}.log"
     graph = EdgeGraph(params, domain_id=domain, log_path=log, estop_topic=f"{NS}/estop", cmd_vel_topic=f"{NS}/cmd_vel_safety")

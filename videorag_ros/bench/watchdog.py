@@ -57,6 +57,7 @@ def _graph_trials(model_dir: Path, out: Path, trials: int, domain: int) -> dict[
         "estop_topic": "/videorag_bench/estop",
         "cmd_vel_topic": "/videorag_bench/cmd_vel_safety",
         "diagnostics_period_s": 0.5,
+        "allow_no_triggers": True,  # the watchdogs alone drive the stop here
     }
     path = out / "edge.yaml"
     path.write_text(yaml.safe_dump({"videorag_edge": {"ros__parameters": params}}))

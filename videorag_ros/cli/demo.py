@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from videorag_ros.core.triggers import HOLD
 from videorag_ros.scenarios.catalogue import CATALOGUE
 
 DEMO_NS = "/videorag_demo"
@@ -134,7 +135,7 @@ def _follow(graph: Any, camera: Any, truth: list[tuple[int, str]], said: list[An
                 last_class = cls
         seen_truth = len(truth)
         for t in log.triggers[seen_trig:]:
-            if t.state != "HOLD":
+            if t.state != HOLD:
                 print(f"{t.stamp_ns / 1e9 - t0:7.2f}  trigger {t.state:<5} {t.trigger} on {t.camera_id}  score {t.score:.3f}  glass-to-action {t.wire_latency_ms:.1f} ms")
         seen_trig = len(log.triggers)
         n_said = len(said)

@@ -27,6 +27,9 @@ from videorag_ros.core.safe_files import check_output_path
 from videorag_ros.core.timefmt import format_stamp, parse_time
 from videorag_ros.slowloop.sanitize import escape_line
 
+# The node refuses compressed payloads over its max_compressed_bytes (16 MiB by default).
+QUERY_IMAGE_MAX_BYTES = 16 * 1024 * 1024
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="videorag query", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -64,10 +67,10 @@ def _read_image(path: Path) -> Any:
     return bgr_to_rgb(bgr)
 
 
-def _build_query(args: argparse.Namespace, now_ns: int) -> MomentQuery:
+def _build_query(args: argparse.Namespace, now_ns: int, *, decode_image: bool = True) -> MomentQuery:
     return MomentQuery(
         text=args.text,
-        image=_read_image(args.image) if args.image else None,
+        image=_read_image(args.image) if args.image and decode_image else None,
         since_ns=parse_time(args.since or f"-{args.last}", now_ns=now_ns) if args.since or args.last else None,
         until_ns=parse_time(args.until, now_ns=now_ns) if args.until else None,
         cameras=tuple(args.camera),
@@ -95,29 +98,40 @@ def query_snapshot(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
         return answer_query(index, encoder, query, known_cameras=index.camera_ids()), query
 
 
+def _query_image_file(path: Path) -> tuple[bytes, str]:
+    """A query image file's bytes and format, sent to the node as they are (no decode and re-JPEG here).
+
+    Raises:
+        QueryError: Not a regular file, too large, or neither JPEG nor PNG (by its magic bytes).
+    """
+    from videorag_ros.core.errors import VideoragError
+    from videorag_ros.core.query import QueryError
+    from videorag_ros.core.safe_files import read_regular_file
+
+    try:
+        data = read_regular_file(path, what="query image", max_bytes=QUERY_IMAGE_MAX_BYTES)
+    except VideoragError as err:
+        raise QueryError(str(err)) from err
+    if data.startswith(b"\xff\xd8\xff"):
+        return data, "jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return data, "png"
+    msg = f"query image '{path}' is neither a JPEG nor a PNG file (the node decodes only those)"
+    raise QueryError(msg)
+
+
 def query_service(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
     """Ask a running node through ``<node>/query_moments``."""
-    import cv2
     import rclpy
 
     from videorag.srv import QueryMoments
-    from videorag_ros.ros.conversions import msg_to_moment, ns_to_stamp
+    from videorag_ros.ros.conversions import msg_to_moment, query_to_request
 
-    query = _build_query(args, time.time_ns())
-    query.validate()
-    req = QueryMoments.Request()
-    req.text = query.text
-    if query.image is not None:
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(query.image, cv2.COLOR_RGB2BGR))
-        if not ok:
-            msg = f"cannot JPEG-encode the query image {args.image}"
-            raise ServiceRefused(msg)
-        req.image.format, req.image.data = "jpeg", buf.tobytes()
-    if query.since_ns is not None:
-        req.since = ns_to_stamp(query.since_ns)
-    if query.until_ns is not None:
-        req.until = ns_to_stamp(query.until_ns)
-    req.camera_ids, req.k, req.context_s, req.no_thumbnails = list(query.cameras), query.k, query.context_s, args.no_thumbnails
+    image, image_format = _query_image_file(args.image) if args.image else (b"", "")
+    query = _build_query(args, time.time_ns(), decode_image=False)
+    if not image:
+        query.validate()
+    req = query_to_request(query, image_jpeg_or_png=image, image_format=image_format, no_thumbnails=args.no_thumbnails)
     service = f"{args.node.rstrip('/')}/query_moments"
     rclpy.init(args=None)
     try:
@@ -140,7 +154,8 @@ def query_service(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
         node.destroy_node()
     finally:
         rclpy.shutdown()
-    return QueryAnswer(moments, encode_ms=float("nan"), search_ms=float("nan"), remembered=-1, notes=[resp.message, f"round trip {rtt_ms:.1f} ms"]), query
+    answer = QueryAnswer(moments, encode_ms=float(resp.encode_ms), search_ms=float(resp.search_ms), remembered=int(resp.remembered), notes=[f"round trip {rtt_ms:.1f} ms"])
+    return answer, query
 
 
 class ServiceUnavailable(VideoragError):
@@ -193,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = str(args.index) if args.index else f"{args.node.rstrip('/')}/query_moments"
     what = f"image {args.image}" if args.image else repr(query.text)
     # Camera names and the node's message come from a snapshot or another process: escaped.
-    print(printable(f"query {what} on {source}: {answer.summary() if args.index else '; '.join(answer.notes)}"))
+    print(printable(f"query {what} on {source}: {answer.summary()}"))
     print_table(answer.moments)
     if args.sheet:
         from videorag_ros.viz.contact_sheet import write_contact_sheet
@@ -201,5 +216,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_contact_sheet(answer.moments, args.sheet, title=f"{what} — {source}")
         print(f"contact sheet: {printable(args.sheet)}")
     if args.json:
-        print(json.dumps({"query": what, "source": source, "notes": answer.notes, "moments": [moment_row(m) for m in answer.moments]}))
+        costs = {"encode_ms": round(answer.encode_ms, 3), "search_ms": round(answer.search_ms, 3), "remembered": answer.remembered}
+        print(json.dumps({"query": what, "source": source, **costs, "notes": answer.notes, "moments": [moment_row(m) for m in answer.moments]}))
     return 0

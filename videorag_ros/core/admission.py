@@ -61,6 +61,18 @@ class AdmissionBudget:
         """One admitted frame's encoder cost in seconds: the median of the last ``COST_WINDOW`` (0 before any)."""
         return self._cost_s
 
+    def set_share(self, share: float) -> None:
+        """Change the share of the encoder's throughput admissions may use (live tuning).
+
+        Raises:
+            ValueError: ``share`` outside (0, 1].
+        """
+        if not 0.0 < share <= 1.0:
+            msg = f"admission budget needs 0 < share <= 1; got {share}"
+            raise ValueError(msg)
+        with self._lock:
+            self._share = share
+
     def record_cost(self, seconds: float) -> None:
         """Add one embedded frame's preprocessing + forward time.
 

@@ -32,6 +32,8 @@ NODE_NAME = "videorag_edge"
 # the e-stop Bool and every enabled stop adapter (twist_mux, collision_monitor); the adapter
 # names alone drive only that adapter; 'slow_down' is a Nav2 speed limit, never a stop.
 ACTIONS = ("estop", "twist_mux", "collision_monitor", "slow_down", "json", "log")
+# Actions that stop or slow the robot (the others only report).
+STOPPING_ACTIONS = frozenset({"estop", "twist_mux", "collision_monitor", "slow_down"})
 # What a watchdog does when its fault is active: engage the e-stop, or only report it.
 POLICIES = ("stop", "warn")
 # Frames the memory may hold: 10M x 512-d fp32 is already 20 GB; anything above is a typo.
@@ -91,13 +93,18 @@ SLOWLOOP_PARAMS: tuple[ParamSpec, ...] = (
 EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("cameras", ["front"], "Camera ids; each id has a '<id>.*' parameter block."),
     _p("triggers", [], "Trigger names; each has a '<name>.*' parameter block."),
-    _p("latency_budget_ms", 100.0, "Glass-to-action budget; frames over it are counted.", min=1.0, max=60_000.0, unit="ms"),
+    _p("allow_no_triggers", False, "Start with no triggers (a memory-only node). Off by default: a node with no triggers usually means its parameter file did not apply (e.g. a root key that does not match the node's namespace)."),
+    _p("debug_image.enabled", False, "Publish ~/debug_image (sensor_msgs/Image): the last decided frame with the gate decision and each trigger's score and state drawn on it, on its own thread, never delaying a decision."),
+    _p("debug_image.rate_hz", 2.0, "Most debug images a second (all cameras together).", min=0.1, max=30.0, unit="Hz", read_only=False),
+    _p("latency_budget_ms", 100.0, "Glass-to-action budget; frames over it are counted.", min=1.0, max=60_000.0, unit="ms", read_only=False),
     _p("max_width", 4096, "Largest accepted image width.", min=1, max=16384, unit="px"),
     _p("max_height", 4096, "Largest accepted image height.", min=1, max=16384, unit="px"),
     _p("max_compressed_bytes", 16 * 1024 * 1024, "Largest accepted CompressedImage payload.", min=1, max=256 * 1024 * 1024, unit="B"),
     _p("estop_topic", "estop", "std_msgs/Bool e-stop output (true = stop), transient-local, reliable."),
-    _p("estop_heartbeat_hz", 10.0, "Re-send rate of the e-stop state.", min=0.1, max=100.0, unit="Hz"),
+    _p("estop_heartbeat_hz", 10.0, "Re-send rate of the e-stop state.", min=0.1, max=100.0, unit="Hz", read_only=False),
     _p("cmd_vel_topic", "cmd_vel_safety", "twist_mux adapter: zero geometry_msgs/Twist while a stop is active (wire to twist_mux's top-priority input)."),
+    _p("cmd_vel_stamped", False, "twist_mux adapter: publish geometry_msgs/TwistStamped instead of Twist (Jazzy twist_mux use_stamped, Nav2 Kilted enable_stamped_cmd_vel)."),
+    _p("cmd_vel_frame_id", "base_link", "header.frame_id of the zero TwistStamped (cmd_vel_stamped: true)."),
     _p("cmd_vel_rate_hz", 20.0, "Zero-Twist (and lock) rate; 0 disables the twist_mux adapter.", min=0.0, max=200.0, unit="Hz"),
     _p("cmd_vel_lock_topic", "", "twist_mux adapter: std_msgs/Bool lock re-sent at cmd_vel_rate_hz (true while stopped); empty = no lock."),
     _p("collision_monitor.topic", "", "Nav2 collision_monitor polygon source: geometry_msgs/PolygonInstanceStamped heartbeat; empty disables it."),
@@ -106,21 +113,21 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("speed_limit.topic", "", "Nav2 nav2_msgs/SpeedLimit output of slow_down triggers (e.g. /speed_limit); needs nav2_msgs; empty disables it."),
     _p("speed_limit.percentage", True, "Triggers' speed_limit is a percentage of the maximum speed (true) or m/s (false)."),
     _p("json_topic", "~/actions", "std_msgs/String JSON events of triggers with the 'json' action."),
-    _p("action_heartbeat_hz", 10.0, "Re-send rate of the collision polygon, an active speed limit and active JSON states.", min=0.1, max=100.0, unit="Hz"),
-    _p("diagnostics_period_s", 1.0, "Period of /diagnostics.", min=0.05, max=3600.0, unit="s"),
+    _p("action_heartbeat_hz", 10.0, "Re-send rate of the collision polygon, an active speed limit and active JSON states.", min=0.1, max=100.0, unit="Hz", read_only=False),
+    _p("diagnostics_period_s", 1.0, "Period of /diagnostics.", min=0.05, max=3600.0, unit="s", read_only=False),
     _p("model", "videorag-tiny", "Encoder model: a name under the model path or a model directory."),
     _p("encoder_backend", "auto", "Encoder backend.", choices=("auto", "tensorrt", "cuda", "cpu")),
     _p("encoder_threads", 0, "onnxruntime threads of the image tower on the CPU (idle ones sleep, never spin); 0 = auto: one less than the usable CPUs (affinity, cgroup quota), at least 1, at most 4.", min=0, max=64),
     _p("gate.thumbnail_width", 96, "Width of the grey thumbnail on which change and blur are measured.", min=8, max=512, unit="px"),
-    _p("gate.motion_pixel_delta", 12, "Least grey-level change (after a global brightness match) that counts a thumbnail pixel as changed; raised automatically above the measured noise.", min=1, max=255),
-    _p("gate.motion_threshold", 0.005, "Fraction of the thumbnail that must change against the last admitted frame to admit a frame for motion.", min=0.0, max=1.0),
-    _p("gate.onset_threshold", 0.0015, "Fraction of the thumbnail that must start moving (since the previous frame, where the image had been still) to admit a frame at once as an onset of new motion.", min=0.0, max=1.0),
-    _p("gate.blur_min_variance", 0.0, "Laplacian variance under which a frame is rejected as blurry; 0 disables.", min=0.0, max=1e6),
-    _p("gate.keyframe_interval_s", 5.0, "Admit a frame at least this often, even when nothing changes; 0 admits every frame the rate limits allow.", min=0.0, max=3600.0, unit="s"),
-    _p("gate.max_rate_hz", 10.0, "Maximum admission rate per camera, for any reason (onsets included); 0 = no limit but the encoder budget.", min=0.0, max=1000.0, unit="Hz"),
-    _p("gate.motion_rate_hz", 5.0, "Maximum admission rate while the scene keeps changing (onsets are admitted ahead of it); 0 = up to max_rate_hz.", min=0.0, max=1000.0, unit="Hz"),
-    _p("gate.onset_frames", 3, "Frames admitted at up to max_rate_hz from an onset of new motion in a still scene (the onset frame included), so triggers' N-of-M debounce decides quickly.", min=1, max=30),
-    _p("gate.encoder_share", 0.5, "Share of the encoder's measured throughput (1 / the running mean of preprocessing + forward time) that admissions may use, per camera and over all cameras; never admit faster than the encoder drains.", min=0.05, max=1.0),
+    _p("gate.motion_pixel_delta", 12, "Least grey-level change (after a global brightness match) that counts a thumbnail pixel as changed; raised automatically above the measured noise.", min=1, max=255, read_only=False),
+    _p("gate.motion_threshold", 0.005, "Fraction of the thumbnail that must change against the last admitted frame to admit a frame for motion.", min=0.0, max=1.0, read_only=False),
+    _p("gate.onset_threshold", 0.0015, "Fraction of the thumbnail that must start moving (since the previous frame, where the image had been still) to admit a frame at once as an onset of new motion.", min=0.0, max=1.0, read_only=False),
+    _p("gate.blur_min_variance", 0.0, "Laplacian variance under which a frame is rejected as blurry; 0 disables.", min=0.0, max=1e6, read_only=False),
+    _p("gate.keyframe_interval_s", 5.0, "Admit a frame at least this often, even when nothing changes; 0 admits every frame the rate limits allow.", min=0.0, max=3600.0, unit="s", read_only=False),
+    _p("gate.max_rate_hz", 10.0, "Maximum admission rate per camera, for any reason (onsets included); 0 = no limit but the encoder budget.", min=0.0, max=1000.0, unit="Hz", read_only=False),
+    _p("gate.motion_rate_hz", 5.0, "Maximum admission rate while the scene keeps changing (onsets are admitted ahead of it); 0 = up to max_rate_hz.", min=0.0, max=1000.0, unit="Hz", read_only=False),
+    _p("gate.onset_frames", 3, "Frames admitted at up to max_rate_hz from an onset of new motion in a still scene (the onset frame included), so triggers' N-of-M debounce decides quickly.", min=1, max=30, read_only=False),
+    _p("gate.encoder_share", 0.5, "Share of the encoder's measured throughput (1 / the running mean of preprocessing + forward time) that admissions may use, per camera and over all cameras; never admit faster than the encoder drains.", min=0.05, max=1.0, read_only=False),
     _p("index.capacity", 20000, "Frames remembered (ring size).", min=1, max=MAX_INDEX_CAPACITY),
     _p("index.ttl_s", 600.0, "Frames older than this are forgotten.", min=0.0, max=366 * 86400.0, unit="s"),
     _p("index.snapshot_path", "", "Absolute path of the memory snapshot file; empty disables snapshots."),
@@ -148,16 +155,17 @@ CAMERA_PARAMS: tuple[ParamSpec, ...] = (
 )
 
 TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
-    _p("prompts", [], "Text prompts; the trigger fires when a frame matches them."),
-    _p("negative_prompts", [], "Text prompts the frame is contrasted with (softmax scoring)."),
+    _p("enabled", True, "Whether the trigger is evaluated; disabling an active trigger ends it (EXIT) on its camera's next frame.", read_only=False),
+    _p("prompts", [], "Text prompts; the trigger fires when a frame matches them.", read_only=False),
+    _p("negative_prompts", [], "Text prompts the frame is contrasted with (softmax scoring).", read_only=False),
     _p("reference_images", [], "Image files whose embeddings are goals too (absolute paths)."),
-    _p("scoring", "cosine", "'cosine': max cosine to a goal; 'softmax': probability mass of goals vs negatives.", choices=("cosine", "softmax")),
-    _p("enter_threshold", 0.3, "Score at or above which a frame counts as a hit.", min=-1.0, max=1.0),
-    _p("exit_threshold", 0.25, "Score under which a frame counts as a miss (hysteresis).", min=-1.0, max=1.0),
-    _p("debounce_n", 2, "Hits (or misses) needed in the last debounce_m frames to enter (or exit).", min=1, max=1000),
-    _p("debounce_m", 3, "Window of the N-of-M debounce.", min=1, max=1000),
-    _p("min_hold_s", 0.5, "Minimum time the trigger stays active once entered.", min=0.0, max=3600.0, unit="s"),
-    _p("cooldown_s", 0.0, "Time after an exit before it may enter again.", min=0.0, max=3600.0, unit="s"),
+    _p("scoring", "cosine", "'cosine': max cosine to a goal; 'softmax': probability mass of goals vs negatives.", choices=("cosine", "softmax"), read_only=False),
+    _p("enter_threshold", 0.3, "Score at or above which a frame counts as a hit.", min=-1.0, max=1.0, read_only=False),
+    _p("exit_threshold", 0.25, "Score under which a frame counts as a miss (hysteresis).", min=-1.0, max=1.0, read_only=False),
+    _p("debounce_n", 2, "Hits (or misses) needed in the last debounce_m frames to enter (or exit).", min=1, max=1000, read_only=False),
+    _p("debounce_m", 3, "Window of the N-of-M debounce.", min=1, max=1000, read_only=False),
+    _p("min_hold_s", 0.5, "Minimum time the trigger stays active once entered.", min=0.0, max=3600.0, unit="s", read_only=False),
+    _p("cooldown_s", 0.0, "Time after an exit before it may enter again.", min=0.0, max=3600.0, unit="s", read_only=False),
     _p(
         "actions",
         ["estop"],
@@ -216,6 +224,7 @@ class TriggerConfig:
     actions: tuple[str, ...] = ("estop",)
     cameras: tuple[str, ...] = ()
     speed_limit: float = 0.0
+    enabled: bool = True
     verify: bool = False
 
 
@@ -289,6 +298,8 @@ class EdgeConfig:
     estop_heartbeat_hz: float = 10.0
     cmd_vel_topic: str = "cmd_vel_safety"
     cmd_vel_rate_hz: float = 20.0
+    cmd_vel_stamped: bool = False
+    cmd_vel_frame_id: str = "base_link"
     diagnostics_period_s: float = 1.0
     model: str = "videorag-tiny"
     encoder_backend: str = "auto"
@@ -304,6 +315,9 @@ class EdgeConfig:
     index_hnsw_budget_ms: float = 3.0
     adapters: AdapterConfig = field(default_factory=AdapterConfig)
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
+    allow_no_triggers: bool = False
+    debug_image_enabled: bool = False
+    debug_image_rate_hz: float = 2.0
     slowloop: SlowLoopConfig = field(default_factory=SlowLoopConfig)
 
 
@@ -362,6 +376,15 @@ def _check(spec: ParamSpec, full_name: str, value: Any) -> Any:
         msg = f"parameter '{full_name}' = {bounded_repr(value)} is not one of {', '.join(spec.choices)}"
         raise ConfigError(msg)
     return value
+
+
+def check_param_value(spec: ParamSpec, full_name: str, value: Any) -> Any:
+    """One parameter's value by the table's rules (type, finite, range, choices); returns it coerced.
+
+    Raises:
+        ConfigError: Naming the parameter, the value and what was expected.
+    """
+    return _check(spec, full_name, value)
 
 
 def known_names(values: Mapping[str, Any]) -> list[str]:
@@ -441,6 +464,9 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
     if top["index.snapshot_path"] and not Path(top["index.snapshot_path"]).is_absolute():
         msg = f"parameter 'index.snapshot_path' = {top['index.snapshot_path']!r} must be an absolute path (or empty to disable snapshots)"
         raise ConfigError(msg)
+    if top["cmd_vel_stamped"] and not top["cmd_vel_frame_id"].strip():
+        msg = "parameter 'cmd_vel_frame_id' is empty while 'cmd_vel_stamped' is true; give the robot's base frame, e.g. base_link"
+        raise ConfigError(msg)
     gate = GateConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("gate.")})
     return EdgeConfig(
         cameras=tuple(cameras),
@@ -452,6 +478,8 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         estop_heartbeat_hz=top["estop_heartbeat_hz"],
         cmd_vel_topic=top["cmd_vel_topic"],
         cmd_vel_rate_hz=top["cmd_vel_rate_hz"],
+        cmd_vel_stamped=top["cmd_vel_stamped"],
+        cmd_vel_frame_id=top["cmd_vel_frame_id"],
         diagnostics_period_s=top["diagnostics_period_s"],
         model=top["model"],
         encoder_backend=top["encoder_backend"],
@@ -467,6 +495,9 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         index_hnsw_budget_ms=top["index.hnsw_budget_ms"],
         adapters=adapters,
         watchdog=WatchdogConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("watchdog.")}),
+        allow_no_triggers=top["allow_no_triggers"],
+        debug_image_enabled=top["debug_image.enabled"],
+        debug_image_rate_hz=top["debug_image.rate_hz"],
         slowloop=slowloop,
     )
 

@@ -136,6 +136,17 @@ class FrameGate:
         self._burst_left = 0
         self._last_active_ns: int | None = None
 
+    def reconfigure(self, config: GateConfig) -> None:
+        """New thresholds and rates from the next frame on; the references and noise estimates carry over.
+
+        Raises:
+            ValueError: A different ``thumbnail_width`` (the references are thumbnails of that width).
+        """
+        if config.thumbnail_width != self._cfg.thumbnail_width:
+            msg = f"gate.thumbnail_width cannot change while running ({self._cfg.thumbnail_width} -> {config.thumbnail_width})"
+            raise ValueError(msg)
+        self._cfg = config
+
     def _thumbnail(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         h, w = rgb.shape[:2]
         tw = min(self._cfg.thumbnail_width, w)

@@ -19,13 +19,15 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from videorag_ros.core import stages
 from videorag_ros.core.admission import AdmissionBudget
-from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.config import EdgeConfig, TriggerConfig
 from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.gate import FrameGate, GateDecision
-from videorag_ros.core.index import Payload, TemporalIndex
+from videorag_ros.core.index import IndexStats, Payload, TemporalIndex
 from videorag_ros.core.latency import StageStats
-from videorag_ros.core.triggers import TriggerEngine, TriggerEvent, build_goals
+from videorag_ros.core.query import MomentQuery, QueryAnswer, answer_query
+from videorag_ros.core.triggers import HOLD, Goals, TriggerEngine, TriggerEvent, build_goals
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,14 @@ class FrameResult:
     scores: dict[str, float] = field(default_factory=dict)
     events: list[TriggerEvent] = field(default_factory=list)
     stage_ms: dict[str, float] = field(default_factory=dict)
+    config_generation: int = 0  # which reconfiguration this frame was decided with (0 = start-up)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reconfiguration:
+    config: EdgeConfig
+    goals: dict[str, Goals]  # triggers whose prompts changed
+    generation: int
 
 
 class EdgePipeline:
@@ -98,6 +108,44 @@ class EdgePipeline:
         self.stats = StageStats()
         self.counters = Counters()
         self.budget = AdmissionBudget([c.id for c in config.cameras], share=config.gate.encoder_share, cost_s=self._warm_up())
+        self.generation = 0  # of the configuration in force
+        self._queued: _Reconfiguration | None = None
+        self._queue_lock = threading.Lock()
+
+    def reconfigure(self, config: EdgeConfig, goals: dict[str, Goals]) -> int:
+        """Queue a new configuration (live parameter changes); the worker puts it in force before its next frame.
+
+        Every frame is decided entirely with the old configuration or entirely with the new one:
+        the swap happens between frames, on the worker thread. Settings that need a restart
+        (cameras, trigger names, model, index) must be equal to those in force.
+
+        Args:
+            config: The whole new, validated configuration.
+            goals: Goal vectors of the triggers whose prompts changed (encoded by the caller, off the frame path).
+
+        Returns:
+            The generation number frames decided with it will carry (``FrameResult.config_generation``).
+        """
+        with self._queue_lock:
+            previous = self._queued
+            generation = (previous.generation if previous else self.generation) + 1
+            if previous is not None:  # not yet in force: keep its re-encoded goals too
+                goals = {**previous.goals, **goals}
+            self._queued = _Reconfiguration(config, goals, generation)
+        return generation
+
+    def _apply_queued(self) -> None:
+        with self._queue_lock:
+            queued, self._queued = self._queued, None
+        if queued is None:
+            return
+        cfg = queued.config
+        self.triggers.reconfigure(cfg.triggers, queued.goals)
+        for gate in self.gates.values():
+            gate.reconfigure(cfg.gate)
+        self.budget.set_share(cfg.gate.encoder_share)
+        self.config = cfg
+        self.generation = queued.generation
 
     def _warm_up(self) -> float:
         """Run the image tower twice on a mid-grey frame (first calls allocate); returns the second's cost in seconds."""
@@ -124,14 +172,15 @@ class EdgePipeline:
         Raises:
             EncoderError: The encoder failed on this frame (counted as ``encoder_errors``).
         """
+        self._apply_queued()
         t0 = time.perf_counter()
         budget = self.budget
         interval_s = budget.camera_interval_s(camera_id, stamp_ns)
         urgent = self.triggers.pending(camera_id)  # a trigger's N-of-M debounce waits for frames
         decision = self.gates[camera_id].decide(rgb, stamp_ns, min_interval_s=interval_s, budget_ok=budget.allows(stamp_ns), urgent=urgent)
         t1 = time.perf_counter()
-        result = FrameResult(camera_id, frame_seq, stamp_ns, decision)
-        result.stage_ms["gate"] = (t1 - t0) * 1e3
+        result = FrameResult(camera_id, frame_seq, stamp_ns, decision, config_generation=self.generation)
+        result.stage_ms[stages.GATE] = (t1 - t0) * 1e3
         if not decision.admitted:
             self.counters.add(camera_id, f"gate_rejected.{decision.reason}")
             self._record(result)
@@ -149,9 +198,9 @@ class EdgePipeline:
         result.vector = emb.vectors[0]
         result.scores, result.events = self.triggers.evaluate(camera_id, result.vector, stamp_ns, frame_seq)
         t3 = time.perf_counter()
-        result.stage_ms.update(preprocess=emb.preprocess_ms, embed=emb.forward_ms, trigger=(t3 - t2) * 1e3)
+        result.stage_ms.update({stages.PREPROCESS: emb.preprocess_ms, stages.EMBED: emb.forward_ms, stages.TRIGGER: (t3 - t2) * 1e3})
         for ev in result.events:
-            if ev.state != "HOLD":
+            if ev.state != HOLD:
                 self.counters.add(camera_id, f"trigger.{ev.trigger}.{ev.state.lower()}")
         self._record(result)
         return result
@@ -173,7 +222,65 @@ class EdgePipeline:
         t0 = time.perf_counter()
         thumb = thumbnail_jpeg(rgb) if rgb is not None and self.config.index_thumbnail_budget_bytes > 0 else None
         self.index.add(result.vector, Payload(result.camera_id, result.stamp_ns, result.frame_seq, result.decision.reason, thumb))
-        self.stats.record("index_insert", (time.perf_counter() - t0) * 1e3)
+        self.stats.record(stages.INDEX_INSERT, (time.perf_counter() - t0) * 1e3)
+
+    # --- what the node asks of the pipeline ----------------------------------------------------
+    def count(self, scope: str, name: str, n: int = 1) -> None:
+        """Add to a counter of a camera (or of ``index``, ``query``, ``watchdog``)."""
+        self.counters.add(scope, name, n)
+
+    def record(self, stage: str, ms: float) -> None:
+        """Record one timing of a stage (``core/stages.py``)."""
+        self.stats.record(stage, ms)
+
+    def stage_summary(self, names: tuple[str, ...] = stages.NODE_STAGES) -> dict[str, dict[str, float]]:
+        """p50 / p95 / p99 / n of each stage recorded so far."""
+        return self.stats.summary(names)
+
+    def goals_for(self, trigger: TriggerConfig) -> Goals:
+        """Encode a trigger's prompts and reference images with this pipeline's encoder.
+
+        Raises:
+            TriggerError: A prompt or reference image that cannot be encoded.
+        """
+        return build_goals(trigger, self.encoder)
+
+    def answer(self, query: MomentQuery) -> QueryAnswer:
+        """Answer a query over the memory (service thread; never the frame worker's)."""
+        return answer_query(self.index, self.encoder, query, known_cameras=self.known_cameras())
+
+    def known_cameras(self) -> set[str]:
+        """Configured cameras plus those a reloaded snapshot remembers."""
+        return {c.id for c in self.config.cameras} | set(self.index.camera_ids())
+
+    def load_memory(self, path: str) -> int:
+        """Reload the memory from a snapshot; returns the frames loaded.
+
+        Raises:
+            TemporalIndexError: A missing, corrupt or oversized snapshot (the memory is left empty).
+        """
+        return self.index.load(path, max_bytes=self.index.max_snapshot_bytes())
+
+    def save_memory(self, path: str) -> int:
+        """Write the memory's snapshot atomically; returns its size in bytes.
+
+        Raises:
+            TemporalIndexError: The snapshot could not be written.
+        """
+        return self.index.save(path)
+
+    @property
+    def memory_inserts(self) -> int:
+        """Frames inserted into the memory since start (a save is due when this moved)."""
+        return self.index.inserts
+
+    def memory_stats(self) -> IndexStats:
+        """The memory's size, recall and maintenance figures, for /diagnostics."""
+        return self.index.stats()
+
+    def close(self) -> None:
+        """Release the memory's background work."""
+        self.index.close()
 
 
 THUMBNAIL_WIDTH = 160

@@ -11,8 +11,9 @@ import os
 import stat
 from pathlib import Path
 
-from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.config import STOPPING_ACTIONS, EdgeConfig
 from videorag_ros.core.encoder.encoder import load_encoder
+from videorag_ros.core.encoder.manifest import Manifest
 from videorag_ros.core.errors import ConfigError
 from videorag_ros.core.paths import check_config_paths
 from videorag_ros.core.pipeline import EdgePipeline
@@ -92,10 +93,28 @@ def prepare_pipeline(config: EdgeConfig) -> tuple[EdgePipeline, list[str]]:
     Raises:
         VideoragError: The first problem found, in one line naming the parameter or file.
     """
+    if not config.triggers and not config.allow_no_triggers:
+        msg = (
+            "no triggers: parameter 'triggers' is empty, so this node would never stop anything. If the parameter file"
+            " has triggers, its root key does not match this node (use '/**:' or '/<namespace>/videorag_edge:');"
+            " for a memory-only node set 'allow_no_triggers: true'"
+        )
+        raise ConfigError(msg)
     warnings = check_config_paths(config)
     for param, topic in topic_parameters(config).items():
         check_topic_name(topic, param=param)
     encoder = load_encoder(config.model, backend=config.encoder_backend, threads=config.encoder_threads)
     check_index_memory(config, encoder.dim)
     pipeline = EdgePipeline(config, encoder)
-    return pipeline, warnings + snapshot_warnings(config)
+    return pipeline, warnings + snapshot_warnings(config) + demo_model_warnings(config, encoder.manifest)
+
+
+def demo_model_warnings(config: EdgeConfig, manifest: Manifest) -> list[str]:
+    """A warning when a demo (synthetic-data) model drives a trigger that can stop or slow the robot."""
+    stopping = [t.name for t in config.triggers if set(t.actions) & STOPPING_ACTIONS]
+    if not manifest.demo or not stopping:
+        return []
+    return [
+        f"model '{manifest.name}' is a DEMO model trained on synthetic scenes only, and it drives the stopping trigger(s)"
+        f" {', '.join(stopping)}: do not rely on it to stop a real robot (export a real image-text model: see models/README.md)"
+    ]

@@ -128,6 +128,12 @@ class _Debounce:
         self._cooldown_until_ns = -(1 << 62)
         self._last_score = float("-inf")
 
+    def reconfigure(self, cfg: TriggerConfig) -> None:
+        """New thresholds and timings; the state (active, hold, cooldown) and the newest window entries carry over."""
+        if cfg.debounce_m != self.cfg.debounce_m:
+            self._window = deque(self._window, maxlen=cfg.debounce_m)
+        self.cfg = cfg
+
     @property
     def pending(self) -> bool:
         """A decision is under way: a hit (or a miss, when active) in the window, or a last score between the thresholds."""
@@ -153,10 +159,36 @@ class _Debounce:
         return HOLD
 
 
+@dataclass(frozen=True, slots=True)
+class _Scoring:
+    """Everything a frame is scored with: the trigger configs and one matrix of all their goals."""
+
+    configs: tuple[TriggerConfig, ...]
+    goals: dict[str, Goals]
+    matrix: npt.NDArray[np.float32]
+    slices: tuple[tuple[int, int, int], ...]
+
+
+def _scoring(configs: Sequence[TriggerConfig], goals: dict[str, Goals], dim: int) -> _Scoring:
+    # One matrix of every goal, so a frame costs one matmul whatever the trigger count.
+    mats, slices = [], []
+    start = 0
+    for cfg in configs:
+        g = goals[cfg.name]
+        mats += [g.positive, g.negative]
+        n_pos, n_neg = len(g.positive), len(g.negative)
+        slices.append((start, start + n_pos, start + n_pos + n_neg))
+        start += n_pos + n_neg
+    matrix = np.concatenate(mats).astype(np.float32) if mats else np.zeros((0, dim), np.float32)
+    return _Scoring(tuple(configs), goals, matrix, tuple(slices))
+
+
 class TriggerEngine:
     """Scores frames against all triggers and tracks their state per camera.
 
-    Not thread-safe: one engine per pipeline worker.
+    Not thread-safe: one engine per pipeline worker. ``reconfigure`` is called from that same
+    worker (the pipeline applies queued changes between frames), so every frame is scored
+    entirely with the old triggers or entirely with the new ones.
     """
 
     def __init__(self, configs: Sequence[TriggerConfig], goals: Sequence[Goals], *, logit_scale: float) -> None:
@@ -170,27 +202,48 @@ class TriggerEngine:
         if len(configs) != len(goals):
             msg = f"{len(configs)} trigger configs but {len(goals)} goal sets"
             raise TriggerError(msg)
-        self.configs = tuple(configs)
         self._logit_scale = logit_scale
-        # One matrix of every goal, so a frame costs one matmul whatever the trigger count.
-        mats, self._slices = [], []
-        start = 0
-        for g in goals:
-            mats += [g.positive, g.negative]
-            n_pos, n_neg = len(g.positive), len(g.negative)
-            self._slices.append((start, start + n_pos, start + n_pos + n_neg))
-            start += n_pos + n_neg
-        dim = goals[0].positive.shape[1] if goals else 0
-        self._matrix = np.concatenate(mats).astype(np.float32) if mats else np.zeros((0, dim), np.float32)
+        self._dim = goals[0].positive.shape[1] if goals else 0
+        self._s = _scoring(configs, {c.name: g for c, g in zip(configs, goals, strict=True)}, self._dim)
         self._states: dict[tuple[str, str], _Debounce] = {}
 
+    @property
+    def configs(self) -> tuple[TriggerConfig, ...]:
+        """The trigger definitions in force."""
+        return self._s.configs
+
+    @property
+    def goals(self) -> dict[str, Goals]:
+        """The goal vectors in force, by trigger name."""
+        return dict(self._s.goals)
+
+    def reconfigure(self, configs: Sequence[TriggerConfig], new_goals: dict[str, Goals]) -> None:
+        """Put new trigger settings in force (the same trigger names; thresholds, timings, prompts, enabled).
+
+        Args:
+            configs: The new definitions, one per trigger name in force.
+            new_goals: Goals of triggers whose prompts changed; the others keep theirs.
+
+        Raises:
+            TriggerError: The names differ from those in force (adding or removing triggers needs a restart).
+        """
+        if [c.name for c in configs] != [c.name for c in self._s.configs]:
+            msg = f"triggers {[c.name for c in configs]} differ from those in force {[c.name for c in self._s.configs]}; adding or removing triggers needs a restart"
+            raise TriggerError(msg)
+        goals = {**self._s.goals, **new_goals}
+        self._s = _scoring(configs, goals, self._dim)
+        by_name = {c.name: c for c in configs}
+        for (name, _), state in self._states.items():
+            state.reconfigure(by_name[name])
+
     def scores(self, vector: npt.NDArray[np.float32]) -> dict[str, float]:
-        """Score one ``(D,)`` L2-normalised embedding against every trigger."""
-        if not self.configs:
+        """Score one ``(D,)`` L2-normalised embedding against every trigger (disabled ones too)."""
+        s = self._s
+        if not s.configs:
             return {}
-        sims = self._matrix @ vector
+        sims = s.matrix @ vector
         out = {}
-        for cfg, (a, b, c) in zip(self.configs, self._slices, strict=True):
+        for cfg, (a, b, c) in zip(s.configs, s.slices, strict=True):
             if cfg.scoring == "softmax":
                 logits = self._logit_scale * sims[a:c]
                 p = np.exp(logits - logits.max())
@@ -202,7 +255,10 @@ class TriggerEngine:
     def evaluate(
         self, camera_id: str, vector: npt.NDArray[np.float32], stamp_ns: int, frame_seq: int
     ) -> tuple[dict[str, float], list[TriggerEvent]]:
-        """Score a frame and advance every trigger watching its camera.
+        """Score a frame and advance every enabled trigger watching its camera.
+
+        A disabled trigger that was active on this camera ends with an EXIT (its actions are
+        released), then stays silent until it is enabled again.
 
         Args:
             camera_id: The frame's camera.
@@ -216,14 +272,20 @@ class TriggerEngine:
         """
         scores = self.scores(vector)
         events = []
-        for cfg in self.configs:
+        for cfg in self._s.configs:
             if cfg.cameras and camera_id not in cfg.cameras:
                 continue
             key = (cfg.name, camera_id)
             state = self._states.get(key)
+            score = scores[cfg.name]
+            if not cfg.enabled:
+                if state is not None:
+                    del self._states[key]
+                    if state.active:
+                        events.append(TriggerEvent(cfg.name, EXIT, camera_id, stamp_ns, frame_seq, score, cfg.exit_threshold, cfg.actions))
+                continue
             if state is None:
                 state = self._states[key] = _Debounce(cfg)
-            score = scores[cfg.name]
             transition = state.step(score, stamp_ns)
             if transition is not None:
                 threshold = cfg.exit_threshold if transition == EXIT else cfg.enter_threshold

@@ -25,12 +25,14 @@ from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.frames import DEFAULT_LIMITS, FrameLimits, RGBFrame, bgr_to_rgb
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.safe_files import UnsafeFileError, check_regular_file
+from videorag_ros.core.stages import DECODE, OFFLINE_STAGES, PROCESSING
+from videorag_ros.core.triggers import HOLD
 from videorag_ros.recordings.bag_reader import InputReject
 from videorag_ros.recordings.video_probe import probe_video
 
 log = logging.getLogger(__name__)
 
-REPORT_STAGES = ("decode", "gate", "preprocess", "embed", "trigger", "index_insert", "processing")
+REPORT_STAGES = OFFLINE_STAGES
 
 
 class VideoError(VideoragError):
@@ -141,7 +143,7 @@ def run_frames(
     t_start = t_prev = time.perf_counter()
     for n, (cam, rgb, stamp_ns) in enumerate(items, 1):
         t0 = time.perf_counter()
-        stats.record("decode", (t0 - t_prev) * 1e3)
+        stats.record(DECODE, (t0 - t_prev) * 1e3)
         if cam not in counts:
             msg = f"frame from camera '{cam}', which the pipeline does not have; cameras: {sorted(counts)}"
             raise VideoragError(msg)
@@ -152,13 +154,13 @@ def run_frames(
         next_seq[cam] += 1
         result = pipeline.process(cam, rgb, stamp_ns, seq)
         latency_ms = (time.perf_counter() - t0) * 1e3
-        stats.record("processing", latency_ms)
+        stats.record(PROCESSING, latency_ms)
         pipeline.remember(result, rgb)
         admitted = result.decision.admitted
         counts[cam].update(frames=1, admitted=int(admitted), embedded=int(result.vector is not None))
         report_frames.append({"camera": cam, "seq": seq, "stamp": stamp_ns / 1e9, "stamp_ns": stamp_ns, "admitted": admitted, "reason": result.decision.reason, "scores": result.scores})
         for ev in result.events:
-            if ev.state != "HOLD":
+            if ev.state != HOLD:
                 triggers.append({"name": ev.trigger, "camera": ev.camera_id, "state": ev.state, "stamp": ev.stamp_ns / 1e9, "stamp_ns": ev.stamp_ns, "score": ev.score, "latency_ms": latency_ms})
         if on_frame is not None:
             on_frame(n)

@@ -2,7 +2,8 @@
 
 - e-stop: ``std_msgs/Bool`` (true = stop), latched, re-sent at ``estop_heartbeat_hz``.
 - twist_mux: a zero ``geometry_msgs/Twist`` at ``cmd_vel_rate_hz`` while engaged (twist_mux's
-  top-priority input), plus an optional ``std_msgs/Bool`` lock re-sent at the same rate (true while
+  top-priority input; ``geometry_msgs/TwistStamped`` stamped now in ``cmd_vel_frame_id`` with
+  ``cmd_vel_stamped``, for Jazzy's twist_mux ``use_stamped`` and Nav2's stamped cmd_vel), plus an optional ``std_msgs/Bool`` lock re-sent at the same rate (true while
   engaged). twist_mux treats an expired lock as locked, so a dead node locks the robot.
 - collision_monitor: a ``geometry_msgs/PolygonInstanceStamped`` in the robot frame, the virtual
   obstacle while engaged and an empty polygon (no points, no obstacle) while clear, stamped now
@@ -26,7 +27,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from geometry_msgs.msg import Point32, Twist
+from geometry_msgs.msg import Point32, Twist, TwistStamped
 from rclpy.node import Node
 from std_msgs.msg import Bool, String
 
@@ -111,25 +112,62 @@ class ActionAdapters:
         self._lock = threading.Lock()
         self._state = Outputs()
         self._estop = node.create_publisher(Bool, cfg.estop_topic, qos.LATCHED_SAFETY)
-        self._twist = node.create_publisher(Twist, cfg.cmd_vel_topic, qos.COMMAND) if cfg.cmd_vel_rate_hz > 0 else None
+        twist_type = TwistStamped if cfg.cmd_vel_stamped else Twist
+        self._twist = node.create_publisher(twist_type, cfg.cmd_vel_topic, qos.COMMAND) if cfg.cmd_vel_rate_hz > 0 else None
         self._lock_pub = node.create_publisher(Bool, a.cmd_vel_lock_topic, qos.COMMAND) if self._twist and a.cmd_vel_lock_topic else None
         self._polygon = node.create_publisher(polygon_type(), a.collision_topic, qos.COMMAND) if a.collision_topic else None
         self._speed = node.create_publisher(speed_limit_type(), a.speed_limit_topic, qos.COMMAND) if a.speed_limit_topic else None
         uses_json = any(JSON in t.actions for t in cfg.triggers)
         self._json = node.create_publisher(String, a.json_topic, qos.EVENTS) if uses_json else None
         self._obstacle = [Point32(x=float(x), y=float(y), z=0.0) for x, y in zip(a.collision_polygon[::2], a.collision_polygon[1::2], strict=True)]
-        node.create_timer(1.0 / cfg.estop_heartbeat_hz, self._beat_estop, callback_group=callback_group)
+        self._estop_timer = node.create_timer(1.0 / cfg.estop_heartbeat_hz, self._beat_estop, callback_group=callback_group)
+        self._timers = [self._estop_timer]
         if self._twist is not None:
-            node.create_timer(1.0 / cfg.cmd_vel_rate_hz, self._beat_twist_mux, callback_group=callback_group)
+            self._timers.append(node.create_timer(1.0 / cfg.cmd_vel_rate_hz, self._beat_twist_mux, callback_group=callback_group))
+        self._adapter_timer = None
         if self._polygon is not None or self._speed is not None or self._json is not None:
-            node.create_timer(1.0 / a.heartbeat_hz, self._beat_adapters, callback_group=callback_group)
+            self._adapter_timer = node.create_timer(1.0 / a.heartbeat_hz, self._beat_adapters, callback_group=callback_group)
+            self._timers.append(self._adapter_timer)
         with self._lock:
             self._publish_all(self._state)
+
+    def pause(self) -> None:
+        """Lifecycle deactivate: publish a stop once (e-stop true, latched; zero Twist and lock; the polygon), then no heartbeats.
+
+        A consumer sees an explicit stop, and one that watches the heartbeat sees it end: both fail safe.
+        """
+        with self._lock:
+            stop = Outputs(estop=True, twist_mux=True, collision=True, speed_limit=self._state.speed_limit, causes=("node inactive",))
+            self._publish_all(stop)
+            for timer in self._timers:
+                timer.cancel()
+
+    def resume(self) -> None:
+        """Lifecycle activate after a deactivate: publish the real state again and restart the heartbeats."""
+        with self._lock:
+            self._publish_all(self._state)
+            for timer in self._timers:
+                timer.reset()
+
+    def close(self) -> None:
+        """Destroy the heartbeat timers and every publisher (lifecycle cleanup)."""
+        for timer in self._timers:
+            self._node.destroy_timer(timer)
+        for pub in (self._estop, self._twist, self._lock_pub, self._polygon, self._speed, self._json):
+            if pub is not None:
+                self._node.destroy_publisher(pub)
+
+    def set_heartbeat_rates(self, estop_hz: float, action_hz: float) -> None:
+        """Change the e-stop and adapter heartbeat rates (live tuning); the next beat follows the new period."""
+        self._estop_timer.timer_period_ns = round(1e9 / estop_hz)
+        if self._adapter_timer is not None:
+            self._adapter_timer.timer_period_ns = round(1e9 / action_hz)
 
     def describe(self) -> str:
         """The enabled outputs, for the start-up log line."""
         names = [f"estop {self._node.resolve_topic_name(self._cfg.estop_topic)}"]
-        for label, pub in (("zero twist", self._twist), ("twist_mux lock", self._lock_pub), ("collision polygon", self._polygon), ("speed limit", self._speed), ("json", self._json)):
+        twist_label = "zero TwistStamped" if self._cfg.cmd_vel_stamped else "zero twist"
+        for label, pub in ((twist_label, self._twist), ("twist_mux lock", self._lock_pub), ("collision polygon", self._polygon), ("speed limit", self._speed), ("json", self._json)):
             if pub is not None:
                 names.append(f"{label} {pub.topic_name}")
         return ", ".join(names)
@@ -210,9 +248,17 @@ class ActionAdapters:
     # --- messages -----------------------------------------------------------------------------
     def _publish_twist_mux(self, state: Outputs) -> None:
         if self._twist is not None and state.twist_mux:
-            self._twist.publish(Twist())
+            self._twist.publish(self._zero_twist())
         if self._lock_pub is not None:
             self._lock_pub.publish(Bool(data=state.twist_mux))
+
+    def _zero_twist(self) -> Twist | TwistStamped:
+        if not self._cfg.cmd_vel_stamped:
+            return Twist()
+        msg = TwistStamped()
+        msg.header.stamp = self._node.get_clock().now().to_msg()  # the node's clock: sim time under use_sim_time
+        msg.header.frame_id = self._cfg.cmd_vel_frame_id
+        return msg
 
     def _publish_polygon(self, state: Outputs) -> None:
         if self._polygon is None:

@@ -10,10 +10,11 @@ from builtin_interfaces.msg import Time
 from videorag.msg import SemanticTrigger
 from videorag_ros.core.frames import FrameLimits, RGBFrame, compressed_to_rgb, raw_to_rgb
 from videorag_ros.core.index import Moment, Payload
+from videorag_ros.core.query import DEFAULT_K, MomentQuery
 from videorag_ros.core.stamps import ns_to_sec_nanosec, stamp_to_ns
-from videorag_ros.core.triggers import TriggerEvent
+from videorag_ros.core.triggers import ENTER, EXIT, HOLD, TriggerEvent
 
-_STATES = {"ENTER": SemanticTrigger.ENTER, "HOLD": SemanticTrigger.HOLD, "EXIT": SemanticTrigger.EXIT}
+_STATES = {ENTER: SemanticTrigger.ENTER, HOLD: SemanticTrigger.HOLD, EXIT: SemanticTrigger.EXIT}
 
 
 def ns_to_stamp(ns: int) -> Time:
@@ -97,4 +98,43 @@ def msg_to_moment(msg: Any) -> Moment:
         camera_id=msg.camera_id, start_ns=stamp_to_ns(msg.start), end_ns=stamp_to_ns(msg.end), best_ns=best.stamp_ns,
         score=float(msg.score), frame_seqs=tuple(int(s) for s in msg.frame_seqs), best=best, hits=int(msg.hits),
         description=msg.description, description_source=msg.description_source, text_score=float(msg.text_score),
+    )  # fmt: skip
+
+
+def query_to_request(query: MomentQuery, *, image_jpeg_or_png: bytes = b"", image_format: str = "", no_thumbnails: bool = False) -> Any:
+    """Core query → ``QueryMoments.Request`` (the client side of ``~/query_moments``).
+
+    Args:
+        query: The query (its ``image`` is ignored: send the file's bytes instead, not decoded and re-encoded).
+        image_jpeg_or_png: A query image file's bytes, sent as they are.
+        image_format: ``jpeg`` or ``png``.
+        no_thumbnails: Leave the thumbnails out of the reply.
+    """
+    from videorag.srv import QueryMoments
+
+    req = QueryMoments.Request()
+    req.text = query.text
+    if image_jpeg_or_png:
+        req.image.format, req.image.data = image_format, image_jpeg_or_png
+    if query.since_ns is not None:
+        req.since = ns_to_stamp(query.since_ns)
+    if query.until_ns is not None:
+        req.until = ns_to_stamp(query.until_ns)
+    req.camera_ids, req.k, req.context_s, req.no_thumbnails = list(query.cameras), query.k, query.context_s, no_thumbnails
+    return req
+
+
+def request_to_query(req: Any, limits: FrameLimits) -> MomentQuery:
+    """``QueryMoments.Request`` → core query (the node side); the image is decoded under the node's frame limits.
+
+    Raises:
+        FrameError: The query image is not a JPEG or PNG within the limits.
+    """
+    image = None
+    if not req.text.strip() and len(req.image.data):
+        image = compressed_to_rgb_msg(req.image, limits)
+    since, until = stamp_to_ns(req.since), stamp_to_ns(req.until)
+    return MomentQuery(
+        text=req.text, image=image, since_ns=since or None, until_ns=until or None,
+        cameras=tuple(req.camera_ids), k=int(req.k) or DEFAULT_K, context_s=float(req.context_s),
     )  # fmt: skip

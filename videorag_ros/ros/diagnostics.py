@@ -10,9 +10,8 @@ from videorag_ros.core.actions import Outputs
 from videorag_ros.core.config import EdgeConfig
 from videorag_ros.core.converter import ConverterStats
 from videorag_ros.core.pipeline import EdgePipeline
+from videorag_ros.core.stages import NODE_STAGES
 from videorag_ros.core.watchdog import CAMERA_SILENT, Fault, describe
-
-STAGES = ("receive", "queue", "convert", "gate", "preprocess", "embed", "trigger", "publish", "glass_to_decision", "glass_to_action", "overhead_excl_forward", "index_insert", "query_encode", "query_search", "query_total")
 
 
 def _kv(key: str, value: object) -> KeyValue:
@@ -31,6 +30,7 @@ def build_diagnostics(
     config: EdgeConfig,
     *,
     outputs: Outputs,
+    extra: Mapping[str, object] | None = None,
 ) -> DiagnosticArray:
     """One status for the pipeline (stage p50/p95/p99, budget, watchdogs, outputs) and one per camera.
 
@@ -45,9 +45,10 @@ def build_diagnostics(
         faults: The active watchdog faults.
         config: The node configuration.
         outputs: What the action adapters are publishing.
+        extra: More values for the pipeline status (live parameter changes, debug image).
     """
     counters = pipeline.counters.snapshot()
-    summary = pipeline.stats.summary(STAGES)
+    summary = pipeline.stage_summary(NODE_STAGES)
     over = sum(v for (_, name), v in counters.items() if name == "over_budget")
     values = [
         _kv("encoder", pipeline.encoder.describe()),
@@ -67,7 +68,7 @@ def build_diagnostics(
     ]
     for stage, s in summary.items():
         values += [_kv(f"{stage}.p50_ms", s["p50"]), _kv(f"{stage}.p95_ms", s["p95"]), _kv(f"{stage}.p99_ms", s["p99"]), _kv(f"{stage}.n", int(s["n"]))]
-    ix = pipeline.index.stats()
+    ix = pipeline.memory_stats()
     values += [
         _kv("index.size", ix.live),
         _kv("index.capacity", ix.capacity),
@@ -92,6 +93,7 @@ def build_diagnostics(
         _kv("query.rejected", counters.get(("query", "rejected"), 0)),
         _kv("query.internal_errors", counters.get(("query", "internal_errors"), 0)),
     ]
+    values += [_kv(k, v) for k, v in (extra or {}).items()]
     p99 = summary.get("glass_to_decision", {}).get("p99", 0.0)
     level, message = DiagnosticStatus.OK, "ok"
     node_faults = [f for f in faults if f.kind != CAMERA_SILENT]

@@ -24,10 +24,11 @@ from std_msgs.msg import Bool
 
 from videorag.msg import SemanticTrigger
 from videorag_ros.core.stamps import stamp_to_ns
+from videorag_ros.core.triggers import ENTER, EXIT, HOLD
 from videorag_ros.ros import qos
 from videorag_ros.ros.dds import DISCOVERY_RANGE, LOCALHOST_ONLY, PROFILE_VARIABLES, confine_to_localhost, use_profiles_file
 
-STATE_NAMES = {SemanticTrigger.ENTER: "ENTER", SemanticTrigger.HOLD: "HOLD", SemanticTrigger.EXIT: "EXIT"}
+STATE_NAMES = {SemanticTrigger.ENTER: ENTER, SemanticTrigger.HOLD: HOLD, SemanticTrigger.EXIT: EXIT}
 
 
 def large_frames_profile() -> Path | None:

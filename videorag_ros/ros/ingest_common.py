@@ -17,11 +17,12 @@ from videorag.msg import SemanticTrigger
 from videorag_ros.core.config import ParamSpec
 from videorag_ros.core.latency import StageStats
 from videorag_ros.core.stamps import stamp_to_ns
+from videorag_ros.core.triggers import ENTER, EXIT, HOLD
 from videorag_ros.ingest.frame import DoorCounters, IngestFrame
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp
 
-STATES = {SemanticTrigger.ENTER: "ENTER", SemanticTrigger.HOLD: "HOLD", SemanticTrigger.EXIT: "EXIT"}
+STATES = {SemanticTrigger.ENTER: ENTER, SemanticTrigger.HOLD: HOLD, SemanticTrigger.EXIT: EXIT}
 log = logging.getLogger(__name__)
 
 

@@ -88,6 +88,7 @@ class SlowLoopBridge:
         )  # fmt: skip
         self.handoff = StageStats(window=2048)
         self.ask_service = f"{edge.get_fully_qualified_name().rstrip('/')}/ask"
+        self._ask: tuple[QueryServer, Any] | None = None
         self.loop.start()
         when = f"every {cfg.period_s:g} s and on trigger ENTER" if cfg.period_s > 0 else "on trigger ENTER"
         verify = [t.name for t in config.triggers if t.verify]
@@ -98,7 +99,7 @@ class SlowLoopBridge:
 
     def serve_ask(self, services: QueryServer) -> None:
         """Serve ``~/ask`` from the edge node's query node and thread (never the frame path's executor)."""
-        services.add_service(Ask, "ask", self._on_ask)
+        self._ask = (services, services.add_service(Ask, "ask", self._on_ask))
 
     def offer(self, result: FrameResult, rgb: npt.NDArray[np.uint8] | None) -> None:
         """Hand a decided, embedded frame and its events to the loop (frame worker; never waits)."""
@@ -154,5 +155,11 @@ class SlowLoopBridge:
         return DiagnosticStatus(level=level, name="videorag: slow loop", message=message, hardware_id="videorag", values=values)
 
     def close(self) -> None:
-        """Stop the loop's threads (``~/ask`` goes with the edge node's query node)."""
+        """Stop the loop's threads; remove ``~/ask`` and the publishers (the node may be activated again)."""
         self.loop.close()
+        if self._ask is not None:
+            services, service = self._ask
+            services.node.destroy_service(service)
+            self._ask = None
+        for pub in (self._desc_pub, self._verdict_pub):
+            self._node.destroy_publisher(pub)

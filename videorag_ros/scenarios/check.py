@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.pipeline import EdgePipeline
+from videorag_ros.core.triggers import HOLD
 from videorag_ros.scenarios.annotations import Annotation
 from videorag_ros.scenarios.score import DEFAULT_BUDGET_S, Transition, event_windows, in_windows, score_run
 
@@ -112,7 +113,7 @@ def score_frames(
         result = pipeline.process(camera_id, rgb, stamp_ns, seq)
         vector = result.vector if result.vector is not None else pipeline.encoder.encode_images([rgb]).vectors[0]
         scores = pipeline.triggers.scores(vector)
-        transitions = tuple((ev.trigger, ev.state) for ev in result.events if ev.state != "HOLD")
+        transitions = tuple((ev.trigger, ev.state) for ev in result.events if ev.state != HOLD)
         out.append(ScoredFrame((stamp_ns - first_stamp_ns) * 1e-9, label, result.vector is not None, scores, transitions, stamp_ns))
     return out
 

@@ -30,14 +30,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from videorag_ros.core.triggers import ENTER, EXIT, HOLD
 from videorag_ros.scenarios.annotations import Annotation, ScenarioError
 
 #: How long after an event's last frame its trigger may still ENTER: N-of-M debounce at the
 #: gate's admission rate plus processing (the live tier's tolerance too). Not a latency claim.
 DEFAULT_BUDGET_S = 1.0
-ENTER = "ENTER"
-EXIT = "EXIT"
-_STATES = (ENTER, EXIT, "HOLD")
+_STATES = (ENTER, EXIT, HOLD)
 #: Stamps closer than this are the same instant (sidecar times are rounded to the µs; a
 #: report's float seconds carry ~0.2 µs of rounding at epoch-scale stamps).
 _SLACK_NS = 1_000_000

@@ -40,7 +40,7 @@ class WorkerDeathRig:
         self.node_ctx, self.watch_ctx = rclpy.Context(), rclpy.Context()
         rclpy.init(context=self.node_ctx, domain_id=domain)
         rclpy.init(context=self.watch_ctx, domain_id=domain)
-        self.node = EdgeNode(context=self.node_ctx, parameter_overrides=[Parameter(k, value=v) for k, v in {**overrides, "estop_topic": estop_topic}.items()])
+        self.node = EdgeNode(context=self.node_ctx, parameter_overrides=[Parameter(k, value=v) for k, v in {"allow_no_triggers": True, **overrides, "estop_topic": estop_topic}.items()])
         self.node_exec = SingleThreadedExecutor(context=self.node_ctx)
         self.node_exec.add_node(self.node)
         self._spinner = threading.Thread(target=self.node_exec.spin, name="rig-node-executor", daemon=True)

@@ -70,6 +70,7 @@ class Manifest:
     source: str
     licence: str
     raw: Mapping[str, Any]
+    demo: bool = False  # trained on synthetic scenes only: not for stopping a real robot
 
 
 def sha256_file(path: Path) -> str:
@@ -257,6 +258,7 @@ def load_manifest(name_or_path: str, *, verify: bool = True) -> Manifest:
         source=str(doc.get("source", "")),
         licence=str(doc.get("licence", "")),
         raw=doc,
+        demo=doc.get("demo", False) is True,
     )
 
 

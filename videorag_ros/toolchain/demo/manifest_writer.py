@@ -66,6 +66,7 @@ def write_manifest(
             "warehouse scenes (demo; not for real-world footage)."
         ),
         "source": source,
+        "demo": True,  # synthetic training data: the edge node warns when it drives a stop
         "licence": "Apache-2.0",
         "embedding_dim": int(embedding_dim),
         "logit_scale": round(float(logit_scale), 4),
