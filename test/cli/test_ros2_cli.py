@@ -128,3 +128,52 @@ def test_launch_under_a_namespace_applies_the_parameter_file(own_ros_domain: int
         call = ros2(["service", "call", "/robot1/videorag_edge/query_moments", "videorag/srv/QueryMoments", QUERY], env)
         assert call.returncode == 0 and "success=True" in call.stdout.split("response:", 1)[-1], call.stdout[-1000:]
     assert run.proc.returncode is not None
+
+
+def test_param_set_tunes_live_and_refuses_what_the_start_up_rules_refuse(edge: Launched) -> None:
+    def set_(name: str, value: str) -> subprocess.CompletedProcess[str]:
+        return retry(["param", "set", *NO_DAEMON, "/videorag_edge", name, value], edge.env, lambda r: "Node not found" not in r.stdout + r.stderr)
+
+    ok = set_("person_ahead.enter_threshold", "0.7")
+    assert "Set parameter successful" in ok.stdout, ok.stdout + ok.stderr
+    assert param_value(ros2(["param", "get", *NO_DAEMON, "/videorag_edge", "person_ahead.enter_threshold"], edge.env)) == "0.7"
+    refusals = {
+        ("person_ahead.enter_threshold", ".nan"): "nan",
+        ("person_ahead.exit_threshold", "0.9"): "must not exceed enter_threshold",
+        ("person_ahead.debounce_n", "'two'"): "must be a int",
+        ("model", "elsewhere"): "read-only",
+    }
+    for (name, value), why in refusals.items():
+        result = set_(name, value)
+        said = result.stdout + result.stderr  # ros2cli prints a refusal on stderr
+        assert "Setting parameter failed" in said and why in said, (name, value, said)
+    assert param_value(ros2(["param", "get", *NO_DAEMON, "/videorag_edge", "person_ahead.exit_threshold"], edge.env)) == str(shipped_params()["person_ahead"]["exit_threshold"])
+
+
+def test_lifecycle_set_configures_activates_and_deactivates_to_a_latched_stop(own_ros_domain: int, tmp_path: Path) -> None:
+    from ament_index_python.packages import get_package_share_directory
+
+    doc = yaml.safe_load((Path(get_package_share_directory("videorag")) / "config" / "edge.yaml").read_text())
+    doc["/**"]["ros__parameters"]["front"]["on_silence"] = "warn"  # no camera here: only the lifecycle decides the stop
+    params = tmp_path / "edge.yaml"
+    params.write_text(yaml.safe_dump(doc))
+    env = ros2_env(own_ros_domain, tmp_path / "log")
+    node = "/videorag_edge"
+    latched = ["--qos-durability", "transient_local", "--qos-reliability", "reliable"]
+
+    def lifecycle(*args: str) -> subprocess.CompletedProcess[str]:
+        return retry(["lifecycle", *args[:1], *NO_DAEMON, node, *args[1:]], env, lambda r: r.returncode == 0)
+
+    def estop(value: str) -> subprocess.CompletedProcess[str]:
+        args = ["topic", "echo", *NO_DAEMON, "--once", "--timeout", "10", *latched, "/estop", "std_msgs/msg/Bool"]
+        return retry(args, env, lambda r: r.returncode == 0 and f"data: {value}" in r.stdout)
+
+    with launched(["videorag", "edge.launch.py", "managed:=true", "autostart:=false", f"params_file:={params}"], env, tmp_path / "launch.log") as run:
+        assert "unconfigured" in lifecycle("get").stdout, run.log_tail()
+        assert "Transitioning successful" in lifecycle("set", "configure").stdout, run.log_tail()
+        assert "inactive" in lifecycle("get").stdout
+        assert "Transitioning successful" in lifecycle("set", "activate").stdout, run.log_tail()
+        assert "data: false" in estop("false").stdout, run.log_tail()
+        assert "Transitioning successful" in lifecycle("set", "deactivate").stdout, run.log_tail()
+        assert "data: true" in estop("true").stdout, run.log_tail()  # a late subscriber reads the latched stop
+        assert "inactive" in lifecycle("get").stdout  # and stays inactive (autostart does not re-activate it)

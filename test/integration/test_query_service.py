@@ -70,7 +70,7 @@ def _ask(graph: EdgeGraph, client, **fields):
 def _offline(snapshot: Path, encoder, query: MomentQuery):
     data = read_snapshot(snapshot)
     with TemporalIndex(dim=data.dim, capacity=len(data), ttl_s=0, background=False) as idx:
-        idx.load_data(data, graph=False)
+        idx.load_data(data, approximate=False)
         return answer_query(idx, encoder, query).moments
 
 

@@ -253,7 +253,7 @@ def test_run_bag_two_cameras_index_and_plot(recording: Recording, tmp_path: Path
     assert set(snap.stamps.tolist()) <= set(recording.stamps["front"]) | set(recording.stamps["rear"])
     encoder = load_encoder("videorag-tiny", backend="cpu")
     with TemporalIndex(dim=encoder.dim, capacity=1000, ttl_s=0.0) as index:
-        assert index.load(index_path, wait=True) == embedded
+        assert index.load(index_path) == embedded
     img = cv2.imread(str(plot_path))
     assert img is not None and img.shape[0] > 200 and img.shape[1] > 400
 

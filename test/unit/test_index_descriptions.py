@@ -101,7 +101,7 @@ def test_snapshot_v2_round_trips_descriptions(tmp_path: Path) -> None:
     data = read_snapshot(path)
     assert [d.text for d in data.descriptions] == ["a forklift \\x1b[2J crossing", "confirmed: a person"]
     back = TemporalIndex(dim=16, capacity=200, ttl_s=0, background=False)
-    back.load(path, wait=True)
+    back.load(path)
     assert back.descriptions.all() == idx.descriptions.all()
 
 

@@ -43,7 +43,7 @@ def test_round_trip_gives_identical_search_results(tmp_path: Path) -> None:
     nbytes = idx.save(path)
     assert path.stat().st_size == nbytes and not prev_path(path).exists()
     back = TemporalIndex(dim=16, capacity=200, ttl_s=0, thumbnail_budget_bytes=2_000, background=False)
-    assert back.load(path, wait=True) == 200
+    assert back.load(path) == 200
     queries = _unit(np.random.default_rng(9), 8, 16)
     for kw in ({}, {"since_ns": 12 * S, "until_ns": 20 * S}, {"cameras": ["rear"]}, {"method": "exact"}):
         assert _results(back, queries, **kw) == _results(idx, queries, **kw)
@@ -53,19 +53,42 @@ def test_round_trip_gives_identical_search_results(tmp_path: Path) -> None:
     assert len(back) == 200
 
 
-def test_load_before_the_graph_is_rebuilt_answers_exactly(tmp_path: Path) -> None:
+def test_load_rebuilds_the_run_level_before_returning(tmp_path: Path) -> None:
     idx, data = _filled()
     idx.save(tmp_path / "m.vrag")
-    back = TemporalIndex(dim=16, capacity=200, ttl_s=0, background=True)
+    back = TemporalIndex(dim=16, capacity=200, ttl_s=0, run_frames=8, background=True)
     try:
         back.load(tmp_path / "m.vrag")
-        back.add(data[0], Payload("front", 40 * S, 999, "motion"))  # inserts during the rebuild are kept
-        assert back.search(data[299], 1)[0].payload.frame_seq == 299
-        assert back.wait_idle(30.0) and back.stats().graph_ready
-        assert back.search(data[0], 1, method="hnsw")[0].payload.frame_seq in (0, 999)
+        st = back.stats()
+        assert st.runs == 200 // 3 // 8 + (2 * 200 // 3) // 8 and st.runs * 8 + st.open_frames == 200  # per camera, in entry order
+        back.add(data[0], Payload("front", 40 * S, 999, "motion"))  # keeps going after a load
+        assert back.search(data[299], 1, method="runs")[0].payload.frame_seq == 299
+        assert back.search(data[0], 1, method="runs")[0].payload.frame_seq == 999
         assert len(back) == 200
     finally:
         back.close()
+    one_shot = TemporalIndex(dim=16, capacity=200, ttl_s=0, background=False)
+    one_shot.load(tmp_path / "m.vrag", approximate=False)  # `videorag query --index`: no run level, exact answers
+    assert one_shot.stats().runs == 0 and one_shot.search(data[299], 1)[0].payload.frame_seq == 299
+    assert one_shot.last_plan is not None and one_shot.last_plan.method == "exact"
+
+
+def test_a_snapshot_of_the_previous_release_loads(tmp_path: Path) -> None:
+    """data/index_v1_fa881c3.vrag was written by the segmented-HNSW release (data/make_index_v1.py): same format, same entries."""
+    from test.unit.data.make_index_v1 import payload, vectors
+
+    idx = TemporalIndex(dim=8, capacity=100, ttl_s=0, thumbnail_budget_bytes=64, run_frames=4, background=False)
+    assert idx.load(Path(__file__).parent / "data" / "index_v1_fa881c3.vrag") == 48  # frames 12..59 (capacity 48)
+    v = vectors()
+    for i in (12, 30, 59):
+        hit = idx.search(v[i], 1)[0]
+        want = payload(i)
+        assert hit.score == pytest.approx(1.0, abs=1e-6) and hit.payload.frame_seq == want.frame_seq
+        assert (hit.payload.camera_id, hit.payload.stamp_ns, hit.payload.reason) == (want.camera_id, want.stamp_ns, want.reason)
+    assert idx.search(v[55], 1)[0].payload.thumbnail == bytes([55]) * 10  # the thumbnails kept within the budget
+    assert idx.stats().runs > 0
+    idx.save(tmp_path / "again.vrag")  # and is written back in the same format
+    assert read_snapshot(tmp_path / "again.vrag").vectors.shape == (48, 8)
 
 
 def test_smaller_capacity_keeps_the_newest_and_dim_mismatch_is_reported(tmp_path: Path) -> None:
@@ -73,7 +96,7 @@ def test_smaller_capacity_keeps_the_newest_and_dim_mismatch_is_reported(tmp_path
     path = tmp_path / "m.vrag"
     idx.save(path)
     small = TemporalIndex(dim=16, capacity=50, ttl_s=0, background=False)
-    assert small.load(path, wait=True) == 50
+    assert small.load(path) == 50
     assert min(h.payload.frame_seq for h in small.search(np.ones(16, np.float32) / 4, 50)) == 250
     other = TemporalIndex(dim=8, capacity=50, ttl_s=0, background=False)
     with pytest.raises(TemporalIndexError, match=r"m\.vrag' holds dim 16 embeddings; this index has dim 8"):
@@ -121,14 +144,14 @@ def test_bad_snapshot_is_reported_and_previous_good_kept(tmp_path: Path, how: st
     assert len(fresh) == 0
     second.save(path)  # the next save must not rotate the corrupt file over the good .prev
     assert prev_path(path).read_bytes() == good_prev
-    assert fresh.load(path, wait=True) == 200
+    assert fresh.load(path) == 200
 
 
 def test_empty_index_round_trip(tmp_path: Path) -> None:
     empty = TemporalIndex(dim=16, capacity=10, ttl_s=0, background=False)
     empty.save(tmp_path / "e.vrag")
     back = TemporalIndex(dim=16, capacity=10, ttl_s=0, background=False)
-    assert back.load(tmp_path / "e.vrag") == 0 and back.stats().graph_ready
+    assert back.load(tmp_path / "e.vrag") == 0 and back.stats().runs == 0
     assert back.search(np.ones(16, np.float32) / 4, 3) == []
 
 

@@ -64,6 +64,8 @@ OPTIONAL_MODULES = {
     "tensorrt": "JetPack / TensorRT, capability-checked at run time", "cuda": "TensorRT runtime (cuda-python), capability-checked",
     "pycuda": "TensorRT runtime, capability-checked", "nav2_msgs": "speed_limit adapter only; no PyPI wheel, present with Nav2",
     "videorag": "this package's own messages (colcon build)",
+    "hnswlib": "bench extra: the index's peers (videorag bench index --peers)", "faiss": "bench extra: an index peer",
+    "qdrant_edge": "bench extra: an index peer",
 }
 # Package.xml's ROS keys that tools/requirements-ros.txt cannot name: no PyPI wheel (../shared/ros2-tools).
 NO_WHEEL = {"launch", "launch_ros", "ament_cmake_pytest"}

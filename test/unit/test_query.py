@@ -38,7 +38,7 @@ def index(memory):
     path, _, _ = memory
     data = read_snapshot(path)
     with TemporalIndex(dim=data.dim, capacity=len(data), ttl_s=0, thumbnail_budget_bytes=1 << 30, background=False) as idx:
-        idx.load_data(data, graph=False)
+        idx.load_data(data, approximate=False)
         yield idx
 
 

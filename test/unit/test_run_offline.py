@@ -67,7 +67,7 @@ def test_run_video_footage_index_and_plot(footage: Callable[[str], Path], tmp_pa
     assert ((snap.stamps >= 0) & (snap.stamps <= duration_s * 1e9)).all()
     encoder = load_encoder("videorag-tiny", backend="cpu")
     with TemporalIndex(dim=encoder.dim, capacity=embedded, ttl_s=0.0) as index:
-        assert index.load(index_path, wait=True) == embedded
+        assert index.load(index_path) == embedded
         hits = index.search(snap.vectors[len(snap) // 2], k=1)
         assert hits[0].payload.stamp_ns == snap.stamps[len(snap) // 2]
     _png_ok(plot_path)

@@ -121,8 +121,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         client: Any = graph.node.create_client(QueryMoments, "/videorag_edge/query_moments")
         print(f"starting the edge node with {entries} remembered frames...", file=sys.stderr)
         graph.wait_ready([cam])
-        if not wait_until(lambda: graph.monitor.pipeline_values().get("index.graph_ready") == "True" and client.service_is_ready(), 300, spin=graph.spin):
-            msg = f"the node did not finish rebuilding its graph; log:\n{(out / 'edge.log').read_text()[-3000:]}"
+        if not wait_until(lambda: "index.size" in graph.monitor.pipeline_values() and client.service_is_ready(), 300, spin=graph.spin):
+            msg = f"the node did not load its memory and offer its query service; log:\n{(out / 'edge.log').read_text()[-3000:]}"
             raise RuntimeError(msg)
         frames = [f for f, _ in render_frames("person_steps_in", seconds=4.0, fps=30.0, width=640, height=480, seed=0)] if args.camera_fps > 0 else []
         requests = _requests(time.time_ns(), args.warmup + args.queries)

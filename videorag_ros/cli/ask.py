@@ -75,7 +75,7 @@ def ask_snapshot(args: argparse.Namespace) -> AskAnswer:
         describer.prepare()
         thumbs = sum(len(t) for t in data.thumbnails if t)
         with TemporalIndex(dim=data.dim, capacity=max(1, len(data)), ttl_s=0.0, recall_floor=0.0, thumbnail_budget_bytes=thumbs) as index:
-            index.load_data(data, source=str(args.index), graph=False)
+            index.load_data(data, source=str(args.index), approximate=False)
             since, until = _times(args, int(data.stamps.max()) if len(data) else time.time_ns())
             return answer_question(
                 args.question, index=index, encoder=encoder, describer=describer, since_ns=since, until_ns=until,

@@ -92,7 +92,7 @@ def query_snapshot(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
     encoder = load_encoder(model, backend="cpu")
     thumbs = sum(len(t) for t in data.thumbnails if t)
     with TemporalIndex(dim=data.dim, capacity=max(1, len(data)), ttl_s=0.0, recall_floor=0.0, thumbnail_budget_bytes=thumbs) as index:
-        index.load_data(data, source=str(args.index), graph=False)
+        index.load_data(data, source=str(args.index), approximate=False)
         now_ns = int(data.stamps.max()) if len(data) else time.time_ns()
         query = _build_query(args, now_ns)
         return answer_query(index, encoder, query, known_cameras=index.camera_ids()), query

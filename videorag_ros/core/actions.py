@@ -28,10 +28,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from videorag_ros.core.config import TriggerConfig
+from videorag_ros.core.config import COLLISION_MONITOR, ESTOP, JSON, LOG, SLOW_DOWN, TWIST_MUX, EdgeConfig, TriggerConfig, enabled_adapters
 from videorag_ros.core.triggers import EXIT, TriggerEvent
 
-ESTOP, TWIST_MUX, COLLISION_MONITOR, SLOW_DOWN, JSON, LOG = "estop", "twist_mux", "collision_monitor", "slow_down", "json", "log"
+__all__ = ["COLLISION_MONITOR", "ESTOP", "JSON", "LOG", "SLOW_DOWN", "TWIST_MUX", "ActionRouter", "Outputs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,7 @@ class ActionRouter:
             collision: Whether the collision_monitor adapter is enabled (the full stop drives it).
         """
         self._configs = {t.name: t for t in triggers}
+        # twist_mux / collision: whether those adapters are on (``enabled_adapters``); see ``for_config``.
         self._twist_mux, self._collision = twist_mux, collision
         self._lock = threading.Lock()
         self._active: dict[tuple[str, str], TriggerEvent] = {}
@@ -77,6 +78,12 @@ class ActionRouter:
         self._latched: dict[tuple[str, str], int] = {}  # verify pairs held after their EXIT: key -> EXIT stamp
         self._escalated: set[tuple[str, str]] = set()  # verify slow_down pairs a verdict turned into a full stop
         self._outputs = Outputs()
+
+    @classmethod
+    def for_config(cls, config: EdgeConfig) -> ActionRouter:
+        """A router for a node configuration, with the adapters ``enabled_adapters`` switches on."""
+        enabled = enabled_adapters(config)
+        return cls(config.triggers, twist_mux=TWIST_MUX in enabled, collision=COLLISION_MONITOR in enabled)
 
     def apply(self, events: Iterable[TriggerEvent]) -> Outputs:
         """Advance on one frame's events (ENTER / HOLD keep a pair active, EXIT ends it).

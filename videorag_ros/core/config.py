@@ -31,9 +31,10 @@ NODE_NAME = "videorag_edge"
 # What a trigger can drive while it is active (see core/actions.py). 'estop' is the full stop:
 # the e-stop Bool and every enabled stop adapter (twist_mux, collision_monitor); the adapter
 # names alone drive only that adapter; 'slow_down' is a Nav2 speed limit, never a stop.
-ACTIONS = ("estop", "twist_mux", "collision_monitor", "slow_down", "json", "log")
+ESTOP, TWIST_MUX, COLLISION_MONITOR, SLOW_DOWN, JSON, LOG = "estop", "twist_mux", "collision_monitor", "slow_down", "json", "log"
+ACTIONS = (ESTOP, TWIST_MUX, COLLISION_MONITOR, SLOW_DOWN, JSON, LOG)
 # Actions that stop or slow the robot (the others only report).
-STOPPING_ACTIONS = frozenset({"estop", "twist_mux", "collision_monitor", "slow_down"})
+STOPPING_ACTIONS = frozenset({ESTOP, TWIST_MUX, COLLISION_MONITOR, SLOW_DOWN})
 # What a watchdog does when its fault is active: engage the e-stop, or only report it.
 POLICIES = ("stop", "warn")
 # Frames the memory may hold: 10M x 512-d fp32 is already 20 GB; anything above is a typo.
@@ -134,8 +135,8 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("index.snapshot_period_s", 0.0, "Snapshot period; 0 = only at shutdown.", min=0.0, max=86400.0, unit="s"),
     _p("index.load_on_start", True, "Reload the snapshot at start (a corrupt one is logged and skipped)."),
     _p("index.thumbnail_budget_bytes", 8 * 1024 * 1024, "Total bytes of JPEG thumbnails kept with the memory (oldest dropped first); 0 keeps none.", min=0, max=1 << 30, unit="B"),
-    _p("index.recall_floor", 0.9, "Sampled recall@10 wanted from HNSW: under it the beam is raised within index.hnsw_budget_ms, then queries are answered exactly (the graph is rebuilt once); 0 disables.", min=0.0, max=1.0),
-    _p("index.hnsw_budget_ms", 3.0, "Predicted cost of a global HNSW query up to which the beam is raised for recall; beyond it, exact scans.", min=0.0, max=1000.0, unit="ms"),
+    _p("index.recall_floor", 0.9, "Sampled recall@10 wanted from the run level: under it more runs are probed within index.search_budget_ms, then queries are answered exactly; 0 disables.", min=0.0, max=1.0),
+    _p("index.search_budget_ms", 3.0, "Predicted cost of a global query through the run level up to which more runs are probed for recall; beyond it, exact scans.", min=0.0, max=1000.0, unit="ms"),
     _p("security.allowed_dirs", [], "Directories the node may read models and reference images from and keep its snapshot in (symlinks and '..' resolved); the model search path is always allowed. Empty: unconfined (logged at start-up). The shipped config/edge.yaml allows /var/lib/videorag and ~/.ros/videorag."),
     _p("watchdog.period_s", 0.05, "How often the watchdogs are evaluated (also after every frame).", min=0.005, max=1.0, unit="s"),
     _p("watchdog.encoder_deadline_ms", 1000.0, "Longest one frame may spend in gate + preprocessing + forward pass + scoring, checked while it runs; 0 disables.", min=0.0, max=600_000.0, unit="ms"),
@@ -312,7 +313,7 @@ class EdgeConfig:
     index_load_on_start: bool = True
     index_thumbnail_budget_bytes: int = 8 * 1024 * 1024
     index_recall_floor: float = 0.9
-    index_hnsw_budget_ms: float = 3.0
+    index_search_budget_ms: float = 3.0
     adapters: AdapterConfig = field(default_factory=AdapterConfig)
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
     allow_no_triggers: bool = False
@@ -456,11 +457,6 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
     triggers = [_build_trigger(name, {s.name: get(s, f"{name}.") for s in TRIGGER_PARAMS}, cam_ids) for name in trig_names]
     adapters = _build_adapters(top)
     slowloop = _build_slowloop(top)
-    for trig in triggers:
-        _check_routes(trig, adapters, cmd_vel_rate_hz=top["cmd_vel_rate_hz"])
-        if trig.verify and not slowloop.enabled:
-            msg = f"trigger '{trig.name}': '{trig.name}.verify' is true but 'slowloop.enabled' is false; enable the slow loop or drop verify"
-            raise ConfigError(msg)
     if top["index.snapshot_path"] and not Path(top["index.snapshot_path"]).is_absolute():
         msg = f"parameter 'index.snapshot_path' = {top['index.snapshot_path']!r} must be an absolute path (or empty to disable snapshots)"
         raise ConfigError(msg)
@@ -468,7 +464,7 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         msg = "parameter 'cmd_vel_frame_id' is empty while 'cmd_vel_stamped' is true; give the robot's base frame, e.g. base_link"
         raise ConfigError(msg)
     gate = GateConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("gate.")})
-    return EdgeConfig(
+    config = EdgeConfig(
         cameras=tuple(cameras),
         triggers=tuple(triggers),
         gate=gate,
@@ -492,7 +488,7 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         index_load_on_start=top["index.load_on_start"],
         index_thumbnail_budget_bytes=top["index.thumbnail_budget_bytes"],
         index_recall_floor=top["index.recall_floor"],
-        index_hnsw_budget_ms=top["index.hnsw_budget_ms"],
+        index_search_budget_ms=top["index.search_budget_ms"],
         adapters=adapters,
         watchdog=WatchdogConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("watchdog.")}),
         allow_no_triggers=top["allow_no_triggers"],
@@ -500,6 +496,12 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         debug_image_rate_hz=top["debug_image.rate_hz"],
         slowloop=slowloop,
     )
+    for trig in config.triggers:
+        _check_routes(trig, config)
+        if trig.verify and not slowloop.enabled:
+            msg = f"trigger '{trig.name}': '{trig.name}.verify' is true but 'slowloop.enabled' is false; enable the slow loop or drop verify"
+            raise ConfigError(msg)
+    return config
 
 
 def _build_slowloop(top: Mapping[str, Any]) -> SlowLoopConfig:
@@ -551,17 +553,33 @@ def _build_adapters(top: Mapping[str, Any]) -> AdapterConfig:
     )
 
 
-def _check_routes(t: TriggerConfig, a: AdapterConfig, *, cmd_vel_rate_hz: float) -> None:
+# The parameter that switches each optional action adapter on, and how it reads when off.
+_ADAPTER_SWITCHES = {
+    TWIST_MUX: ("cmd_vel_rate_hz", "is 0"),
+    COLLISION_MONITOR: ("collision_monitor.topic", "is empty"),
+    SLOW_DOWN: ("speed_limit.topic", "is empty (e.g. /speed_limit)"),
+    JSON: ("json_topic", "is empty"),
+}
+
+
+def enabled_adapters(config: EdgeConfig) -> frozenset[str]:
+    """The optional action adapters this configuration switches on: the one place that decides it.
+
+    The e-stop and ``log`` are always on; the validation, the action router and the ROS
+    publishers all ask this function.
+    """
+    a = config.adapters
+    on = {TWIST_MUX: config.cmd_vel_rate_hz > 0, COLLISION_MONITOR: bool(a.collision_topic), SLOW_DOWN: bool(a.speed_limit_topic), JSON: bool(a.json_topic)}
+    return frozenset(action for action, enabled in on.items() if enabled)
+
+
+def _check_routes(t: TriggerConfig, config: EdgeConfig) -> None:
     """Every action a trigger names must have its adapter enabled; slow-downs need a real limit."""
-    disabled = {
-        "twist_mux": ("cmd_vel_rate_hz", "is 0", cmd_vel_rate_hz <= 0),
-        "collision_monitor": ("collision_monitor.topic", "is empty", not a.collision_topic),
-        "slow_down": ("speed_limit.topic", "is empty (e.g. /speed_limit)", not a.speed_limit_topic),
-        "json": ("json_topic", "is empty", not a.json_topic),
-    }
+    enabled = enabled_adapters(config)
+    a = config.adapters
     for action in t.actions:
-        if action in disabled and disabled[action][2]:
-            param, why, _ = disabled[action]
+        if action in _ADAPTER_SWITCHES and action not in enabled:
+            param, why = _ADAPTER_SWITCHES[action]
             msg = f"trigger '{t.name}': action '{action}' in '{t.name}.actions' needs its adapter, but '{param}' {why}"
             raise ConfigError(msg)
     if "slow_down" in t.actions:

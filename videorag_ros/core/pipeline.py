@@ -103,7 +103,7 @@ class EdgePipeline:
             ttl_s=config.index_ttl_s,
             thumbnail_budget_bytes=config.index_thumbnail_budget_bytes,
             recall_floor=config.index_recall_floor,
-            hnsw_budget_ms=config.index_hnsw_budget_ms,
+            search_budget_ms=config.index_search_budget_ms,
         )
         self.stats = StageStats()
         self.counters = Counters()

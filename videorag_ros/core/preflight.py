@@ -19,8 +19,10 @@ from videorag_ros.core.paths import check_config_paths
 from videorag_ros.core.pipeline import EdgePipeline
 from videorag_ros.core.ros_names import check_topic_name
 
-# Per remembered frame besides its vector: hnswlib's links and labels, the ring's columns.
-_INDEX_BYTES_PER_ENTRY = 300
+# Per remembered frame besides its vector: the ring's payload columns (stamps, camera, seq, reason).
+_INDEX_BYTES_PER_ENTRY = 64
+# The run level keeps one fp32 centroid per this many frames (TemporalIndex's run_frames).
+_INDEX_FRAMES_PER_CENTROID = 32
 # The memory may take at most this share of the machine's RAM.
 _INDEX_MAX_RAM_SHARE = 0.5
 
@@ -54,7 +56,8 @@ def check_index_memory(config: EdgeConfig, dim: int) -> None:
     Raises:
         ConfigError: Naming the estimate, the machine's memory and the parameter.
     """
-    need = config.index_capacity * (2 * 4 * dim + _INDEX_BYTES_PER_ENTRY) + config.index_thumbnail_budget_bytes
+    vector = 4 * dim  # the ring holds the only fp32 copy; the run level adds one centroid per run
+    need = config.index_capacity * (vector + vector // _INDEX_FRAMES_PER_CENTROID + _INDEX_BYTES_PER_ENTRY) + config.index_thumbnail_budget_bytes
     ram = _physical_memory_bytes()
     if ram is not None and need > _INDEX_MAX_RAM_SHARE * ram:
         msg = (

@@ -15,25 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from videorag_ros.core.mailbox import LatestWinsMailbox
 from videorag_ros.ingest import ice
 from videorag_ros.ingest.auth import read_token, token_matches
 from videorag_ros.ingest.config import WEBRTC_PARAMS, check_params
 from videorag_ros.ingest.decode_worker import fit
-from videorag_ros.ingest.errors import IngestError, ProtocolError, require
-from videorag_ros.ingest.frame import DoorCounters, IngestFrame
+from videorag_ros.ingest.door_server import SERVER, DoorServer
+from videorag_ros.ingest.errors import ProtocolError, require
+from videorag_ros.ingest.frame import IngestFrame
 from videorag_ros.ingest.stamps import StampMapper
 from videorag_ros.ingest.ws_protocol import check_client_id, event_message
 
 log = logging.getLogger(__name__)
-SERVER = "_server"
 MAX_CHANNEL_BUFFER = 256 * 1024  # event bytes waiting on a data channel before events are dropped
 BODY_TIMEOUT_S = 5.0
 
@@ -85,8 +82,10 @@ class _Peer:
         self.last_kept: float | None = None
 
 
-class WebRtcIngestServer:
+class WebRtcIngestServer(DoorServer):
     """Answers WHIP offers and publishes the video of each peer through ``on_frame``."""
+
+    name, label, join_s = "webrtc", "WebRTC door", 10.0
 
     def __init__(self, config: WebRtcConfig, on_frame: Callable[[IngestFrame], None], *, on_client: Callable[[str, bool], None] | None = None) -> None:
         """Create the server (``start`` listens).
@@ -98,51 +97,16 @@ class WebRtcIngestServer:
         """
         for module in ("aiortc", "aiohttp", "av"):
             require(module)
+        super().__init__(config.host, config.port, on_frame, on_client=on_client, log=log)
         self.config = config
-        self._on_frame = on_frame
-        self._on_client = on_client
-        self.counters = DoorCounters()
-        self.mailbox: LatestWinsMailbox[IngestFrame] = LatestWinsMailbox()
         self._peers: dict[str, _Peer] = {}
         self._closing: set[asyncio.Future[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._start_error: BaseException | None = None
-        self._threads: list[threading.Thread] = []
-        self._running = False
-        self._log_times: dict[tuple[str, str], float] = defaultdict(float)
-        self.port = config.port
         if config.host_candidates == "loopback":
             ice.loopback_host_candidates()
 
-    # --- lifecycle -----------------------------------------------------------------------
-    def start(self, timeout_s: float = 10.0) -> None:
-        """Listen (own thread) and start the dispatcher; returns once listening.
-
-        Raises:
-            IngestError: The port cannot be bound.
-        """
-        self._running = True
-        self._threads = [threading.Thread(target=self._run_loop, name="webrtc-loop", daemon=True),
-                         threading.Thread(target=self._dispatch, name="webrtc-dispatch", daemon=True)]  # fmt: skip
-        for t in self._threads:
-            t.start()
-        if not self._ready.wait(timeout_s) or self._start_error is not None:
-            self._running = False
-            msg = f"WebRTC door cannot listen on {self.config.host}:{self.config.port}: {self._start_error}"
-            raise IngestError(msg)
-        log.info("WebRTC door: POST offers to http://%s:%d/whip/<client> (max %d peers, ICE servers: %s)", self.config.host, self.port, self.config.max_peers, ", ".join(self.config.ice_servers) or "none")
-
-    def stop(self) -> None:
-        """Close every peer and stop the threads."""
-        self._running = False
-        self.mailbox.close()
-        loop = self._loop
-        if loop is not None and self._stop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._stop.set)
-        for t in self._threads:
-            t.join(10.0)
+    def _listening(self) -> str:
+        c = self.config
+        return f"WebRTC door: POST offers to http://{c.host}:{self.port}/whip/<client> (max {c.max_peers} peers, ICE servers: {', '.join(c.ice_servers) or 'none'})"
 
     def clients(self) -> list[str]:
         """Connected peers."""
@@ -166,24 +130,7 @@ class WebRtcIngestServer:
         ch.send(text)
         self.counters.add(peer.client, "events_sent")
 
-    def _bad_input(self, client: str, counter: str, message: str) -> None:
-        self.counters.add(client, counter)
-        now = time.monotonic()
-        if now - self._log_times[(client, counter)] >= 1.0:
-            self._log_times[(client, counter)] = now
-            log.warning("webrtc %s: %s: %s (counted as %s)", client if client != SERVER else "-", counter, message, counter)
-
     # --- HTTP --------------------------------------------------------------------------------
-    def _run_loop(self) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as err:
-            self._start_error = err
-            self._ready.set()
-        finally:
-            loop.close()
-
     async def _serve(self) -> None:
         from aiohttp import web
 
@@ -336,17 +283,3 @@ class WebRtcIngestServer:
         if self._on_client is not None:
             self._on_client(peer.client, False)
         log.info("webrtc peer %s closed", peer.client)
-
-    # --- dispatcher ------------------------------------------------------------------------
-    def _dispatch(self) -> None:
-        while self._running:
-            item = self.mailbox.take(0.2)
-            if item is None:
-                continue
-            client, frame = item
-            try:
-                self._on_frame(frame)
-            except Exception as err:
-                self._bad_input(client, "publish_errors", f"{type(err).__name__}: {err}")
-                continue
-            self.counters.tick(client, "frames_out")

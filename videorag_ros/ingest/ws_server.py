@@ -18,26 +18,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from videorag_ros.core.errors import ConfigError
-from videorag_ros.core.mailbox import LatestWinsMailbox
 from videorag_ros.ingest import ws_protocol as proto
 from videorag_ros.ingest.auth import read_token, token_matches
 from videorag_ros.ingest.config import WS_PARAMS, check_params
-from videorag_ros.ingest.errors import IngestError, ProtocolError, require
-from videorag_ros.ingest.frame import DoorCounters, IngestFrame
+from videorag_ros.ingest.door_server import SERVER, DoorServer
+from videorag_ros.ingest.errors import ProtocolError, require
+from videorag_ros.ingest.frame import IngestFrame
 
 log = logging.getLogger(__name__)
 FRAMES_PER_CLIENT = 4
 EVENT_QUEUE = 32
 MAX_STAMP_AGE_NS = 10_000_000_000
-SERVER = "_server"  # the counters' key for what happens before a client is known
 # websockets logs every open and close at INFO; ours are the lines that matter.
 logging.getLogger(__name__ + ".websockets").setLevel(logging.WARNING)
 
@@ -92,8 +89,10 @@ class _Session:
         self.skew_logged = False
 
 
-class WsIngestServer:
+class WsIngestServer(DoorServer):
     """Accepts edge clients, checks their frames and publishes them through ``on_frame``."""
+
+    name, label = "ws-ingest", "WebSocket door"
 
     def __init__(self, config: WsConfig, on_frame: Callable[[IngestFrame], None], *, on_client: Callable[[str, bool], None] | None = None) -> None:
         """Create the server (``start`` listens).
@@ -104,49 +103,14 @@ class WsIngestServer:
             on_client: Called with ``(client, connected)`` when a client comes or goes (network loop).
         """
         require("websockets")
+        super().__init__(config.host, config.port, on_frame, on_client=on_client, log=log)
         self.config = config
-        self._on_frame = on_frame
-        self._on_client = on_client
-        self.counters = DoorCounters()
-        self.mailbox: LatestWinsMailbox[IngestFrame] = LatestWinsMailbox()
         self._sessions: dict[str, _Session] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
-        self._stop: asyncio.Event | None = None
-        self._threads: list[threading.Thread] = []
-        self._ready = threading.Event()
-        self._start_error: BaseException | None = None
-        self._running = False
-        self._log_times: dict[tuple[str, str], float] = defaultdict(float)
-        self.port = config.port
 
-    # --- lifecycle -----------------------------------------------------------------------
-    def start(self, timeout_s: float = 10.0) -> None:
-        """Listen (on its own thread) and start the dispatcher; returns once listening.
-
-        Raises:
-            IngestError: The port cannot be bound.
-        """
-        self._running = True
-        self._threads = [threading.Thread(target=self._run_loop, name="ws-ingest-loop", daemon=True),
-                         threading.Thread(target=self._dispatch, name="ws-ingest-dispatch", daemon=True)]  # fmt: skip
-        for t in self._threads:
-            t.start()
-        if not self._ready.wait(timeout_s) or self._start_error is not None:
-            self._running = False
-            msg = f"WebSocket door cannot listen on {self.config.host}:{self.config.port}: {self._start_error}"
-            raise IngestError(msg)
-        log.info("WebSocket door listening on ws://%s:%d (max %d clients, frames up to %d bytes)", self.config.host, self.port, self.config.max_clients, self.config.max_frame_bytes)
-
-    def stop(self) -> None:
-        """Close every connection and stop the threads."""
-        self._running = False
-        self.mailbox.close()
-        loop = self._loop
-        if loop is not None and self._stop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._stop.set)
-        for t in self._threads:
-            t.join(5.0)
+    def _listening(self) -> str:
+        c = self.config
+        return f"WebSocket door listening on ws://{c.host}:{self.port} (max {c.max_clients} clients, frames up to {c.max_frame_bytes} bytes)"
 
     def clients(self) -> list[str]:
         """Connected client ids."""
@@ -165,16 +129,6 @@ class WsIngestServer:
         return True
 
     # --- network loop ----------------------------------------------------------------------
-    def _run_loop(self) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as err:  # bind errors end up here: start() reports them
-            self._start_error = err
-            self._ready.set()
-        finally:
-            loop.close()
-
     async def _serve(self) -> None:
         from websockets.asyncio.server import ServerConnection, serve
         from websockets.protocol import State
@@ -211,14 +165,6 @@ class WsIngestServer:
             s.events.get_nowait()
             self.counters.add(client, "events_dropped")
         s.events.put_nowait(text)
-
-    def _bad_input(self, client: str, counter: str, message: str) -> None:
-        """Count a bad input and log it (at most once a second per client and kind)."""
-        self.counters.add(client, counter)
-        now = time.monotonic()
-        if now - self._log_times[(client, counter)] >= 1.0:
-            self._log_times[(client, counter)] = now
-            log.warning("ws client %s: %s: %s (counted as %s)", client if client != SERVER else "-", counter, message, counter)
 
     async def _handle(self, ws: Any) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -329,17 +275,3 @@ class WsIngestServer:
             except Exception:  # the connection is going away; the receiver notices
                 return
             self.counters.add(s.client, "events_sent")
-
-    # --- dispatcher ------------------------------------------------------------------------
-    def _dispatch(self) -> None:
-        while self._running:
-            item = self.mailbox.take(0.2)
-            if item is None:
-                continue
-            client, frame = item
-            try:
-                self._on_frame(frame)
-            except Exception as err:  # a publish must never end the dispatcher
-                self._bad_input(client, "publish_errors", f"{type(err).__name__}: {err}")
-                continue
-            self.counters.tick(client, "frames_out")

@@ -31,8 +31,8 @@ from geometry_msgs.msg import Point32, Twist, TwistStamped
 from rclpy.node import Node
 from std_msgs.msg import Bool, String
 
-from videorag_ros.core.actions import JSON, ActionRouter, Outputs
-from videorag_ros.core.config import EdgeConfig
+from videorag_ros.core.actions import ActionRouter, Outputs
+from videorag_ros.core.config import COLLISION_MONITOR, JSON, SLOW_DOWN, TWIST_MUX, EdgeConfig, enabled_adapters
 from videorag_ros.core.errors import ConfigError
 from videorag_ros.core.triggers import HOLD, TriggerEvent
 from videorag_ros.ros import qos
@@ -81,9 +81,10 @@ def check_adapter_types(config: EdgeConfig) -> None:
     Raises:
         ConfigError: An enabled adapter's message package is missing here.
     """
-    if config.adapters.collision_topic:
+    enabled = enabled_adapters(config)
+    if COLLISION_MONITOR in enabled:
         polygon_type()
-    if config.adapters.speed_limit_topic:
+    if SLOW_DOWN in enabled:
         speed_limit_type()
 
 
@@ -108,16 +109,17 @@ class ActionAdapters:
             ConfigError: An adapter is configured whose message type is not available here.
         """
         cfg, a = config, config.adapters
+        enabled = enabled_adapters(config)
         self._node, self._cfg, self._router = node, config, router
         self._lock = threading.Lock()
         self._state = Outputs()
         self._estop = node.create_publisher(Bool, cfg.estop_topic, qos.LATCHED_SAFETY)
         twist_type = TwistStamped if cfg.cmd_vel_stamped else Twist
-        self._twist = node.create_publisher(twist_type, cfg.cmd_vel_topic, qos.COMMAND) if cfg.cmd_vel_rate_hz > 0 else None
+        self._twist = node.create_publisher(twist_type, cfg.cmd_vel_topic, qos.COMMAND) if TWIST_MUX in enabled else None
         self._lock_pub = node.create_publisher(Bool, a.cmd_vel_lock_topic, qos.COMMAND) if self._twist and a.cmd_vel_lock_topic else None
-        self._polygon = node.create_publisher(polygon_type(), a.collision_topic, qos.COMMAND) if a.collision_topic else None
-        self._speed = node.create_publisher(speed_limit_type(), a.speed_limit_topic, qos.COMMAND) if a.speed_limit_topic else None
-        uses_json = any(JSON in t.actions for t in cfg.triggers)
+        self._polygon = node.create_publisher(polygon_type(), a.collision_topic, qos.COMMAND) if COLLISION_MONITOR in enabled else None
+        self._speed = node.create_publisher(speed_limit_type(), a.speed_limit_topic, qos.COMMAND) if SLOW_DOWN in enabled else None
+        uses_json = JSON in enabled and any(JSON in t.actions for t in cfg.triggers)
         self._json = node.create_publisher(String, a.json_topic, qos.EVENTS) if uses_json else None
         self._obstacle = [Point32(x=float(x), y=float(y), z=0.0) for x, y in zip(a.collision_polygon[::2], a.collision_polygon[1::2], strict=True)]
         self._estop_timer = node.create_timer(1.0 / cfg.estop_heartbeat_hz, self._beat_estop, callback_group=callback_group)

@@ -139,7 +139,7 @@ class _EdgeRuntime(Node):
         if cfg.index_snapshot_path and cfg.index_load_on_start:
             self._load_snapshot(cfg.index_snapshot_path)
         self._watchdog_lock = threading.Lock()
-        self._router = ActionRouter(cfg.triggers, twist_mux=cfg.cmd_vel_rate_hz > 0, collision=bool(cfg.adapters.collision_topic))
+        self._router = ActionRouter.for_config(cfg)
         self._trigger_pub = self.create_publisher(SemanticTrigger, "~/triggers", qos.EVENTS)
         self._diag_pub = self.create_publisher(_diag_type(), "/diagnostics", 10)
         self._queries = QueryServer(self, self._on_query)

@@ -1,25 +1,18 @@
-"""``TemporalIndex``: the robot's bounded visual memory (ring + HNSW + exact path + health + snapshots).
+"""``TemporalIndex``: the robot's bounded visual memory (ring + run level + exact path + recall control + snapshots).
 
-Concurrency: one ``RLock`` guards the ring and the graph. ``add`` holds it for one eviction
-and one plain HNSW insert (about a millisecond at 100k x 512); nothing in ``add`` waits for a
-rebuild, a snapshot or an exact scan. Exact scans and snapshot copies read the ring's arrays
-*off* the lock and then check, under it, which of the rows they read are still live (a slot is
-rewritten only after its entry was evicted, and evictions go oldest first, so stale rows are a
-prefix). HNSW queries hold the lock for one graph segment at a time (hnswlib forbids
-``knn_query`` concurrent with ``add_items``).
+Concurrency: one ``RLock`` guards the ring and the run level. ``add`` holds it for one eviction,
+one append and, every ``run_frames`` frames of a camera, one run centroid (tens of microseconds
+at 100k x 512); nothing in ``add`` waits for a query, a snapshot or the recall sampler. A query
+holds it to plan and, on the run plan, to score the centroids and pick the runs (a fraction of a
+millisecond at 100k); exact scans, the gathered frames' scores and snapshot copies read the
+ring's arrays *off* the lock and then check, under it, which of the rows they read are still
+live (a slot is rewritten only after its entry was evicted, and evictions go oldest first).
 
-The graph is segmented (``graph.SegmentedGraph``): inserts never repair other nodes, evicted
-entries are marked deleted, and a segment is dropped once all its entries are evicted. A query
-is planned per segment part (exact scan or HNSW with over-fetch) and the parts' top-k merged.
-
-A background thread (started on first use, one per index) answers sampled queries exactly,
-tracks HNSW recall at a ladder of beam widths, raises the beam when the configured one misses
-``recall_floor`` (within ``hnsw_budget_ms``), answers exactly when no beam within the budget
-reaches it, and rebuilds the graph when too much of it is deleted (or, once per episode, when
-recall at the configured beam falls under the floor). A rebuild copies the live vectors in
-chunks under short lock holds, inserts them into a fresh graph off the lock, chases the inserts
-that arrived meanwhile the same way, and swaps the graph in under the lock once the remaining
-tail is small.
+A background thread (started on first use, one per index) answers sampled queries exactly and
+through the run level at a ladder of probe counts, raises the count when the configured one
+misses ``recall_floor`` (within ``search_budget_ms``), and answers exactly when no count within
+the budget reaches it. The run level is rebuilt from the ring only after a snapshot load; it
+never degrades with turnover (runs are whole or forgotten), so there are no background rebuilds.
 """
 
 from __future__ import annotations
@@ -38,21 +31,20 @@ import numpy.typing as npt
 
 from videorag_ros.core.errors import TemporalIndexError
 from videorag_ros.core.index.descriptions import Description, DescriptionStore
-from videorag_ros.core.index.graph import Segment, SegmentedGraph
-from videorag_ros.core.index.maintenance import EfController, RecallTracker, compaction_reason, ef_ladder, recall_at_k
+from videorag_ros.core.index.maintenance import ProbeController, RecallTracker, probe_ladder, recall_at_k
 from videorag_ros.core.index.moments import build_moments
-from videorag_ros.core.index.planner import CostModel, Plan
-from videorag_ros.core.index.query import Part, Query, Scan, Scored, collect, exact_scores, merge_ranges, plan_parts, run_mask, summarize
+from videorag_ros.core.index.planner import CostModel, Plan, enough_probes, plan_query
+from videorag_ros.core.index.query import Query, RunSelection, Scored, collect, exact_scores, gathered_hits, merge_ranges, outside, probe, select_runs
 from videorag_ros.core.index.ring import Ring
+from videorag_ros.core.index.runs import Runs, unit_mean
 from videorag_ros.core.index.snapshot import SnapshotData, read_snapshot, write_snapshot
 from videorag_ros.core.index.types import Hit, IndexStats, Moment, Payload
 
 log = logging.getLogger(__name__)
 
-_REBUILD_CHUNK = 2048  # rows copied per lock hold while rebuilding
-_REBUILD_TAIL = 16  # inserts left when the rebuild finishes under the lock (~1 ms each)
-_EF_MAX = 4096  # largest beam the recall controller tries
+_METHODS = ("auto", "exact", "runs")
 _Task = tuple[str, Any]
+_Answer = tuple[Plan, list[Scored], Ring, list[tuple[float, Payload]]]
 
 
 class TemporalIndex:
@@ -64,19 +56,15 @@ class TemporalIndex:
         dim: int,
         capacity: int,
         ttl_s: float,
-        m: int = 16,
-        ef_construction: int = 200,
-        ef_search: int = 64,
         thumbnail_budget_bytes: int = 0,
         recall_floor: float = 0.9,
         recall_sample_every: int = 16,
         recall_min_samples: int = 8,
-        max_deleted_share: float = 0.5,
         cost: CostModel | None = None,
         background: bool = True,
-        seed: int = 100,
-        segments: int = 2,
-        hnsw_budget_ms: float = 3.0,
+        run_frames: int = 32,
+        probes: int = 32,
+        search_budget_ms: float = 3.0,
     ) -> None:
         """Create an empty index.
 
@@ -84,29 +72,20 @@ class TemporalIndex:
             dim: Embedding dimension.
             capacity: Maximum entries kept (ring size).
             ttl_s: Entries older than this (vs the newest stamp seen) are evicted; 0 disables.
-            m: HNSW graph degree.
-            ef_construction: HNSW build-time beam. Frames arrive in time order and consecutive
-                embeddings are near-duplicates; at 100 such a build links mostly along the time
-                chain (recall@10 0.73 at ef 64 on a 20k video-like walk), at 200 it reaches 0.995.
-            ef_search: HNSW query-time beam (raised to the fetch size when larger, and by the
-                recall controller when sampled recall misses ``recall_floor``).
             thumbnail_budget_bytes: Total bytes of JPEG thumbnails kept (oldest dropped first).
-            recall_floor: Sampled recall@k wanted from HNSW; under it the beam is raised within
-                ``hnsw_budget_ms``, then queries are answered exactly, and the graph is rebuilt
-                once per episode; 0 disables all of that.
-            recall_sample_every: Every n-th query that HNSW answers (or would answer) is re-answered
-                exactly and by HNSW at a ladder of beams, off-thread; 0 disables.
-            recall_min_samples: Samples needed before recall can change the beam or trigger a rebuild.
-            max_deleted_share: Rebuild when more of the graph than this is deleted slots.
+            recall_floor: Sampled recall@k wanted from the run level; under it the probe count is
+                raised within ``search_budget_ms``, then queries are answered exactly; 0 disables.
+            recall_sample_every: Every n-th query that the run level answers (or would answer) is
+                re-answered exactly and at a ladder of probe counts, off-thread; 0 disables.
+            recall_min_samples: Samples needed before recall can change the probe count.
             cost: Planner cost model (defaults: measured on the reference machine).
-            background: Run recall checks and rebuilds on a background thread; False runs them
-                inline (deterministic tests).
-            seed: HNSW level-generator seed.
-            segments: Graph segments per ``capacity`` (segment size ``ceil(capacity / segments)``):
-                the graph holds at most ``capacity * (1 + 1 / segments)`` elements and a global
-                query searches up to ``segments + 1`` of them.
-            hnsw_budget_ms: Predicted cost (planner cost model) of a global HNSW query up to which
-                the recall controller may raise the beam.
+            background: Run recall checks on a background thread; False runs them inline
+                (deterministic tests).
+            run_frames: Consecutive frames of one camera per run (one centroid each).
+            probes: Runs whose frames a query scores (raised by the recall controller when the
+                sampled recall misses ``recall_floor``).
+            search_budget_ms: Predicted cost (planner cost model) of a global query through the
+                run level up to which the recall controller may raise the probe count.
 
         Raises:
             TemporalIndexError: Non-positive dimension or capacity, or an invalid setting.
@@ -115,52 +94,41 @@ class TemporalIndex:
             msg = f"index needs dim > 0 and capacity > 0, got dim={dim} capacity={capacity}"
             raise TemporalIndexError(msg)
         if (
-            ttl_s < 0 or thumbnail_budget_bytes < 0 or not 0.0 <= recall_floor <= 1.0 or ef_search < 1 or m < 2
-            or segments < 1 or hnsw_budget_ms < 0
+            ttl_s < 0 or thumbnail_budget_bytes < 0 or not 0.0 <= recall_floor <= 1.0 or run_frames < 1 or probes < 1
+            or not math.isfinite(search_budget_ms) or search_budget_ms < 0
         ):  # fmt: skip
             msg = (
                 f"invalid index settings: ttl_s={ttl_s} (>= 0), thumbnail_budget_bytes={thumbnail_budget_bytes} (>= 0), "
-                f"recall_floor={recall_floor} (0..1), ef_search={ef_search} (>= 1), m={m} (>= 2), segments={segments} (>= 1), "
-                f"hnsw_budget_ms={hnsw_budget_ms} (>= 0)"
+                f"recall_floor={recall_floor} (0..1), run_frames={run_frames} (>= 1), probes={probes} (>= 1), "
+                f"search_budget_ms={search_budget_ms} (>= 0)"
             )
             raise TemporalIndexError(msg)
         self.dim, self.capacity, self.ttl_s = dim, capacity, ttl_s
-        self.m, self.ef_construction, self.ef_search, self.seed = m, ef_construction, ef_search, seed
         self.thumbnail_budget_bytes = thumbnail_budget_bytes
         self.recall_floor, self.recall_sample_every, self.recall_min_samples = recall_floor, recall_sample_every, recall_min_samples
-        self.max_deleted_share = max_deleted_share
         self.cost = cost or CostModel()
         self.background = background
-        self.segment_size = math.ceil(capacity / segments)
-        self.hnsw_budget_ms = hnsw_budget_ms
+        self.run_frames, self.probes, self.search_budget_ms = run_frames, probes, search_budget_ms
         self._lock = threading.RLock()
         self._ring = Ring(dim=dim, capacity=capacity, thumbnail_budget_bytes=thumbnail_budget_bytes)
-        self._graph = self._new_graph()
-        self._graph_ready = True
+        self._runs = Runs(dim=dim, run_frames=run_frames, capacity=capacity)
+        self._use_runs = True  # False after load(approximate=False): every query exact
         self._epoch = 0  # bumped when the ring is replaced (snapshot load)
-        self._compacting = False
-        self.recall = RecallTracker()  # recall at the configured ef_search: the graph's health
-        self._efs = EfController()  # recall per beam width: which beam the planner uses
-        self._ef = ef_search  # beam chosen by the recall controller (never below ef_search)
-        self._exact_reason: str | None = None  # set while no beam within the budget reaches the floor
-        self._rebuild_tried = False  # a recall rebuild was tried in this low-recall episode
+        self.recall = RecallTracker()  # recall at the configured probe count: the run level's health
+        self._probe_ctl = ProbeController()  # recall per probe count: which count the planner uses
+        self._probes = probes  # chosen by the recall controller (never below ``probes``)
+        self._exact_reason: str | None = None  # set while no count within the budget reaches the floor
         self.evicted_ttl = self.evicted_capacity = 0
-        self.inserts = self.exact_queries = self.hnsw_queries = self.hnsw_fallbacks = self.compactions = 0
+        self.inserts = self.exact_queries = self.run_queries = 0
         self.last_plan: Plan | None = None
-        self.recall_floor_misses = 0  # recall at ef_search under the floor although the graph was fresh
-        self._inserts_at_rebuild = 0
         self._sample_count = 0
-        self._shuffle = np.random.default_rng(seed)  # insertion order of bulk inserts, under the lock (see SegmentedGraph.add)
-        # background work: ("recall", (vector, k)) | ("compact", reason)
+        # background work: ("recall", Query)
         self._tasks: deque[_Task] = deque(maxlen=64)
         self._cv = threading.Condition()
         self._busy = False
         self._worker: threading.Thread | None = None
         self._closed = False
         self.descriptions = DescriptionStore()  # the slow loop's texts about moments (see add_description)
-
-    def _new_graph(self) -> SegmentedGraph:
-        return SegmentedGraph(dim=self.dim, segment_size=self.segment_size, m=self.m, ef_construction=self.ef_construction, seed=self.seed)
 
     def __len__(self) -> int:
         with self._lock:
@@ -178,7 +146,7 @@ class TemporalIndex:
         return v
 
     def _evict_for(self, stamp_ns: int) -> None:
-        """Evict (from the ring only) what TTL and capacity require before one more entry at ``stamp_ns``."""
+        """Evict what TTL and capacity require before one more entry at ``stamp_ns`` (under the lock)."""
         ring = self._ring
         if self.ttl_s > 0 and len(ring):
             horizon = max(ring.max_ns if ring.max_ns is not None else stamp_ns, stamp_ns) - int(self.ttl_s * 1e9)
@@ -188,12 +156,20 @@ class TemporalIndex:
         if len(ring) >= self.capacity:
             ring.evict_oldest()
             self.evicted_capacity += 1
+        self._runs.evict_below(ring.first)
 
-    def _deleted_reason(self) -> str | None:
-        share = self._graph.deleted_share
-        if share > self.max_deleted_share and not self._compacting:
-            return f"deleted share {share:.2f} above {self.max_deleted_share:.2f}"
-        return None
+    def _append(self, v: npt.NDArray[np.float32], payload: Payload) -> None:
+        """Evict, append to the ring and to the camera's open run; close the run when full (under the lock)."""
+        ring = self._ring
+        self._evict_for(int(payload.stamp_ns))
+        g = ring.append(v, payload)
+        if not self._use_runs:
+            return
+        cam = int(ring.cams[g % self.capacity])
+        members = self._runs.add(g, cam)
+        if members is not None:
+            rows = ring.vectors[np.asarray(members, np.int64) % self.capacity]
+            self._runs.close(cam, members, unit_mean(rows))
 
     def add(self, vector: npt.NDArray[np.float32], payload: Payload) -> None:
         """Remember one frame: evict by TTL and capacity, then insert.
@@ -206,34 +182,17 @@ class TemporalIndex:
             TemporalIndexError: Wrong dimension or non-finite vector.
         """
         v = self._vector(vector, "embedding")
-        schedule: str | None = None
         with self._lock:
-            ring = self._ring
-            self._evict_for(int(payload.stamp_ns))
-            g = ring.append(v, payload)
-            try:
-                self._graph.evict_below(ring.first)
-                self._graph.add(v.reshape(1, -1), np.array([g], np.int64))
-            except TemporalIndexError as err:  # never expected; the exact path stays correct meanwhile
-                log.error("index insert into the HNSW graph failed, rebuilding it: %s", err)
-                self._graph_ready = False
-                schedule = "HNSW insert failed"
+            self._append(v, payload)
             self.inserts += 1
-            schedule = schedule or self._deleted_reason()
-        if schedule:
-            self._submit(("compact", schedule))
 
-    def add_many(self, vectors: npt.NDArray[np.float32], payloads: list[Payload], *, num_threads: int = 2, batch: int = 1024) -> None:
-        """Bulk insert (replays, benchmarks): same eviction as ``add``, HNSW inserts batched on ``num_threads``.
-
-        Each batch goes into the graph in a shuffled order (better graphs for time-ordered video).
-        Holds the lock for a whole batch (hundreds of ms at dim 512): not for the live insert path.
+    def add_many(self, vectors: npt.NDArray[np.float32], payloads: list[Payload], *, batch: int = 1024) -> None:
+        """Bulk insert (replays, benchmarks): the same as ``add`` per frame, ``batch`` frames per lock hold.
 
         Args:
             vectors: ``(N, D)`` float32, L2-normalised, oldest first.
             payloads: N payloads.
-            num_threads: hnswlib insert threads.
-            batch: Entries per lock hold (at most the capacity).
+            batch: Entries per lock hold.
 
         Raises:
             TemporalIndexError: Wrong shape or non-finite values.
@@ -245,24 +204,12 @@ class TemporalIndex:
         if not np.isfinite(vecs).all():
             msg = "add_many: vectors hold NaN or infinite values; expected finite L2-normalised vectors"
             raise TemporalIndexError(msg)
-        step = max(1, min(batch, self.capacity))
-        schedule: str | None = None
+        step = max(1, batch)
         for c0 in range(0, len(vecs), step):
             with self._lock:
-                ring = self._ring
-                g0 = ring.next
                 for p, v in zip(payloads[c0 : c0 + step], vecs[c0 : c0 + step], strict=True):
-                    self._evict_for(int(p.stamp_ns))
-                    ring.append(v, p)
-                lo = max(g0, ring.first)  # entries of this batch that are still live
-                self._graph.evict_below(ring.first)
-                if ring.next > lo:
-                    rows, labels = ring.copy_rows(lo, ring.next), np.arange(lo, ring.next, dtype=np.int64)
-                    self._graph.add(rows, labels, num_threads=num_threads, shuffle=self._shuffle)
-                self.inserts += ring.next - g0
-                schedule = self._deleted_reason()
-        if schedule:
-            self._submit(("compact", schedule))
+                    self._append(v, p)
+                self.inserts += len(vecs[c0 : c0 + step])
 
     def add_description(self, description: Description) -> None:
         """Remember what the slow loop said about a span (forgotten with the frames: TTL, capacity).
@@ -296,8 +243,8 @@ class TemporalIndex:
             since_ns: Only frames stamped at or after this.
             until_ns: Only frames stamped at or before this.
             cameras: Only frames of these camera ids (None = all).
-            method: ``"auto"`` (planner), ``"exact"`` or ``"hnsw"`` (forced, at the configured
-                ``ef_search``; benchmarks and tests).
+            method: ``"auto"`` (planner), ``"exact"`` or ``"runs"`` (forced, at the configured
+                ``probes``; benchmarks and tests).
 
         Returns:
             Hits, best score first.
@@ -305,110 +252,96 @@ class TemporalIndex:
         Raises:
             TemporalIndexError: Wrong dimension, or an unknown ``method``.
         """
+        if method not in _METHODS:
+            msg = f"search method {method!r} is not one of {', '.join(_METHODS)}"
+            raise TemporalIndexError(msg)
         query = Query(self._vector(vector, "query"), k, since_ns, until_ns, None if cameras is None else frozenset(cameras))
         return [Hit(s, p) for s, p in self._search(query, method)]
 
     def _search(self, query: Query, method: str) -> list[tuple[float, Payload]]:
-        if method not in ("auto", "exact", "hnsw"):
-            msg = f"search method {method!r} is not one of auto, exact, hnsw"
-            raise TemporalIndexError(msg)
-        with self._lock:
-            ring, epoch, live = self._ring, self._epoch, len(self._ring)
-            lo, hi = ring.window(query.since_ns, query.until_ns)
-            codes = ring.camera_mask_codes(query.cameras)
-            ready = self._graph_ready
-            size = self._graph.segment_size
-            segs: list[tuple[Segment | None, int, int, int]] = []
-            if ready and hi > lo:
-                for num in range(lo // size, (hi - 1) // size + 1):
-                    a, b = max(lo, num * size), min(hi, (num + 1) * size)
-                    seg = self._graph.segment_of(a)
-                    segs.append((seg, a, b, seg.graph.live if seg is not None else 0))
-            ef = max(self.ef_search, self._ef)
-            exact_reason = self._exact_reason
-        if query.k <= 0 or live == 0 or hi <= lo or (codes is not None and len(codes) == 0):
+        found = self._answer(query, method, probes=None, payloads=True)
+        if found is None:
             return []
-        mask = run_mask(ring, lo, hi, query, codes) if query.filtered else None
-        candidates = hi - lo if mask is None else int(mask.sum())
-        k = min(query.k, candidates)
-        parts: list[Part] = []
-        if method != "exact" and ready:
-            parts = plan_parts(query, k, segs, lo=lo, mask=mask, dim=self.dim, ef=ef, forced_ef=self.ef_search, cost=self.cost, method=method)
-        sampled = False
-        if not parts:
-            why = "forced" if method == "exact" else "nothing to search" if k <= 0 else "HNSW graph not built yet"
-            plan = Plan("exact", 0, 0, hi - lo, candidates, why, 0)
-        else:
-            uses_hnsw = any(p.plan.method == "hnsw" for p in parts)
-            sampled = method == "auto" and uses_hnsw
-            plan = summarize(parts, hi - lo, candidates)
-            if sampled and exact_reason:  # no beam within the budget reaches the recall floor: scan exactly
-                parts = [Part(p.seg, p.lo, p.hi, p.k, Plan("exact", 0, 0, p.hi - p.lo, p.plan.candidates, exact_reason)) for p in parts]
-                plan = Plan("exact", 0, 0, hi - lo, candidates, exact_reason, len(parts))
-        if method == "auto":
-            self.last_plan = plan
-        elif method == "hnsw" and parts:
-            self.last_plan = Plan("hnsw", plan.fetch, plan.ef, hi - lo, candidates, "forced", plan.parts)
-        else:
-            self.last_plan = plan
-        if k <= 0:
-            return []
-        hits: list[Scored] = []
-        ranges: list[tuple[int, int]] = [] if parts else [(lo, hi)]
-        used_hnsw = False
-        for part in parts:
-            if part.plan.method != "hnsw" or part.seg is None:
-                ranges.append((part.lo, part.hi))
-                continue
-            got = self._hnsw_part(part.seg, part, query, codes, epoch)
-            if got is None or len(got) < part.k:
-                with self._lock:
-                    self.hnsw_fallbacks += 1
-                ranges.append((part.lo, part.hi))
-                continue
-            used_hnsw = True
-            hits += got
-        scan = Scan(ring, epoch, lo, mask, merge_ranges(ranges))
-        pieces = exact_scores(query.vector, scan)
+        plan, _, _, result = found
         with self._lock:
-            if self._epoch != epoch:  # the ring was replaced meanwhile: answer again from scratch
-                result = None
-            else:
-                out = collect(k, self._ring.first, pieces, hits)
-                self.exact_queries += bool(scan.ranges)
-                self.hnsw_queries += used_hnsw
-                result = [(sc, ring.payload(g)) for sc, g in out]
-                if sampled and self.recall_sample_every > 0:
-                    self._sample_count += 1
-                    sampled = self._sample_count % self.recall_sample_every == 0
-                else:
-                    sampled = False
-        if result is None:
-            return self._search(query, "exact")
+            self.last_plan = plan
+            self.exact_queries += plan.method == "exact"
+            self.run_queries += plan.method == "runs"
+            sampled = method == "auto" and self.recall_sample_every > 0 and (plan.method == "runs" or self._would_probe(plan))
+            if sampled:
+                self._sample_count += 1
+                sampled = self._sample_count % self.recall_sample_every == 0
         if sampled:
-            self._submit(("recall", (query.vector.copy(), min(k, 10))))
+            self._submit(("recall", query))
         return result
 
-    def _hnsw_part(self, seg: Segment, part: Part, query: Query, codes: npt.NDArray[np.int32] | None, epoch: int) -> list[Scored] | None:
-        """Graph query of one segment with over-fetch and post-filter: ``(score, g)`` best first; None when hnswlib could not answer."""
-        with self._lock:
-            if self._epoch != epoch or not self._graph_ready:
-                return None
-            try:
-                labels, scores = seg.graph.query(query.vector, part.plan.fetch, ef=part.plan.ef)
-            except TemporalIndexError as err:
-                log.debug("HNSW query fell back to exact: %s", err)
-                return None
-            ring = self._ring
-            slots = labels % self.capacity
-            keep = labels >= ring.first
-            if query.since_ns is not None:
-                keep &= ring.stamps[slots] >= query.since_ns
-            if query.until_ns is not None:
-                keep &= ring.stamps[slots] <= query.until_ns
-            if codes is not None:
-                keep &= np.isin(ring.cams[slots], codes)
-        return list(zip(scores[keep][: part.k].tolist(), labels[keep][: part.k].tolist(), strict=True))
+    def _would_probe(self, plan: Plan) -> bool:
+        """Whether the run level would answer a query that exact mode answered exactly (so its recall is sampled)."""
+        return plan.method == "exact" and self._exact_reason is not None and plan.reason == self._exact_reason
+
+    def _answer(self, query: Query, method: str, *, probes: int | None, payloads: bool = False) -> _Answer | None:
+        """Plan and answer one query; None when nothing matches.
+
+        Returns:
+            The plan, ``(score, g)`` best first, the ring read, and (with ``payloads``) the
+            hits' payloads, read in the same lock hold that checked the entries are live.
+
+        ``probes`` forces the run plan at that count (the recall sampler); ``method`` "runs"
+        forces it at the configured count.
+        """
+        while True:
+            with self._lock:
+                ring, runs, epoch = self._ring, self._runs, self._epoch
+                if query.k <= 0 or not len(ring):
+                    return None
+                lo, hi = ring.window(query.since_ns, query.until_ns)
+                codes = ring.camera_mask_codes(query.cameras)
+                if hi <= lo or (codes is not None and len(codes) == 0):
+                    return None
+                sel: RunSelection | None = None
+                open_ranges: list[tuple[int, int]] = []
+                open_gs: list[int] = []
+                if self._use_runs and method != "exact":
+                    sel = select_runs(runs, lo, hi, codes, whole=query.since_ns is None and query.until_ns is None)
+                    open_ranges, open_gs = runs.open_parts(codes)
+                fixed = (float(sum(min(b, hi) - max(a, lo) for a, b in open_ranges if b > lo and a < hi)), float(len(open_gs)))
+                plan = self._plan(method, probes, k=query.k, scan_rows=hi - lo, runs=sel.count if sel is not None else 0, fixed=fixed)
+                if plan.method == "runs" and sel is not None:
+                    ranges, gathered = probe(runs, sel, query.vector, plan.probes, runs.span_max)
+                    ranges = merge_ranges(ranges + open_ranges, lo, hi)
+                    gs = outside(gathered + open_gs, ranges, lo, hi)  # a frame is scored once
+                else:
+                    ranges, gs = [(lo, hi)], np.zeros(0, np.int64)
+            pieces = exact_scores(ring, ranges, query, codes)
+            hits = gathered_hits(ring, gs, query, codes, 2 * query.k)  # 2k: a few may be evicted meanwhile
+            with self._lock:
+                if self._epoch != epoch:  # the ring was replaced meanwhile: answer again
+                    continue
+                out = collect(query.k, self._ring.first, pieces, hits)
+                found = [(sc, ring.payload(g)) for sc, g in out] if payloads else []
+            if plan.method == "exact" and query.filtered:
+                plan = Plan("exact", 0, plan.scan_rows, sum(int(np.isfinite(s).sum()) for _, s in pieces), 0, 0, plan.reason)
+            elif plan.method == "runs":
+                plan = Plan("runs", plan.probes, plan.scan_rows, plan.candidates, plan.runs, sum(b - a for a, b in ranges) + len(gs), plan.reason)
+            return plan, out, ring, found
+
+    def _plan(self, method: str, probes: int | None, *, k: int, scan_rows: int, runs: int, fixed: tuple[float, float]) -> Plan:
+        """The plan for one query (under the lock; ``candidates`` of an exact plan is filled in after the scan)."""
+        if method == "exact":
+            return Plan("exact", 0, scan_rows, scan_rows, 0, 0, "forced")
+        if probes is not None or method == "runs":
+            p = probes if probes is not None else self.probes
+            if runs <= 0 or not self._use_runs:
+                return Plan("exact", 0, scan_rows, scan_rows, 0, 0, "no closed run to probe")
+            if probes is None:  # the recall sampler measures exactly the count it asks for
+                p = enough_probes(p, k, self._runs.rows_per_probe())
+            return Plan("runs", min(p, runs), scan_rows, scan_rows, runs, 0, "forced")
+        if not self._use_runs:
+            return Plan("exact", 0, scan_rows, scan_rows, 0, 0, "run level not built (one-shot reader)")
+        return plan_query(
+            k=k, dim=self.dim, scan_rows=scan_rows, candidates=scan_rows, runs=runs, per_probe=self._runs.rows_per_probe(),
+            fixed=fixed, probes=max(self.probes, self._probes), cost=self.cost, exact_reason=self._exact_reason,
+        )  # fmt: skip
 
     def frames_between(self, camera_id: str, lo_ns: int, hi_ns: int) -> list[tuple[int, int]]:
         """Remembered ``(stamp_ns, frame_seq)`` of one camera with ``lo_ns <= stamp <= hi_ns``, in ring order."""
@@ -471,23 +404,21 @@ class TemporalIndex:
 
     # --- health --------------------------------------------------------------------------
     def stats(self) -> IndexStats:
-        """Size, deleted share, sampled recall, the planner's beam and mode, and counters."""
+        """Size, run level, sampled recall, the planner's probe count and mode, and counters."""
         with self._lock:
-            ef = max(self.ef_search, self._ef)
+            p = max(self.probes, self._probes)
             return IndexStats(
-                live=len(self._ring), capacity=self.capacity, graph_elements=self._graph.elements,
-                deleted_share=self._graph.deleted_share, graph_ready=self._graph_ready, inserts=self.inserts,
-                evicted_ttl=self.evicted_ttl, evicted_capacity=self.evicted_capacity,
+                live=len(self._ring), capacity=self.capacity, runs=len(self._runs), open_frames=self._runs.open_frames,
+                inserts=self.inserts, evicted_ttl=self.evicted_ttl, evicted_capacity=self.evicted_capacity,
                 thumbnail_bytes=self._ring.thumbnail_bytes, thumbnails_dropped=self._ring.thumbnails_dropped,
-                exact_queries=self.exact_queries, hnsw_queries=self.hnsw_queries, hnsw_fallbacks=self.hnsw_fallbacks,
-                last_recall=self.recall.last, mean_recall=self.recall.mean, recall_samples=self.recall.total,
-                compactions=self.compactions, compacting=self._compacting, segments=len(self._graph.segments),
-                effective_ef=ef, effective_recall=self._efs.stat(ef)[0], global_mode="exact" if self._exact_reason else "hnsw",
-                mode_reason=self._exact_reason or "", recall_floor_misses=self.recall_floor_misses,
+                exact_queries=self.exact_queries, run_queries=self.run_queries, last_recall=self.recall.last,
+                mean_recall=self.recall.mean, recall_samples=self.recall.total, probes=p,
+                effective_recall=self._probe_ctl.stat(p)[0], global_mode="exact" if self._exact_reason else "runs",
+                mode_reason=self._exact_reason or "",
             )  # fmt: skip
 
     def measure_recall(self, queries: npt.NDArray[np.float32], k: int = 10, *, record: bool = True) -> float:
-        """Mean recall@k of HNSW (at the configured ``ef_search``) against exact search over all live entries.
+        """Mean recall@k of the run level (at the configured ``probes``) against exact search over all live entries.
 
         Args:
             queries: ``(Q, D)`` float32 queries, L2-normalised.
@@ -497,181 +428,63 @@ class TemporalIndex:
         Returns:
             The mean recall (1.0 when nothing could be measured).
         """
-        got = [self._recall_at(self._vector(q, "query"), k, [self.ef_search], record=record) for q in np.atleast_2d(queries)]
+        got = [self._recall_at(Query(self._vector(q, "query"), k, None, None, None), [self.probes], record=record) for q in np.atleast_2d(queries)]
         vals = [r[0] for r in got if r]
         return float(np.mean(vals)) if vals else 1.0
 
-    def _exact_top(self, q: npt.NDArray[np.float32], k: int) -> tuple[int, list[int]] | None:
-        """Exact top-k entry numbers over all live entries (scan off the lock), with the ring epoch."""
-        with self._lock:
-            ring, epoch, first, nxt = self._ring, self._epoch, self._ring.first, self._ring.next
-        pieces = exact_scores(q, Scan(ring, epoch, first, None, [(first, nxt)]))
-        with self._lock:
-            if self._epoch != epoch:
-                return None
-            return epoch, [g for _, g in collect(k, self._ring.first, pieces, [])]
-
-    def _graph_top(self, q: npt.NDArray[np.float32], k: int, ef: int, epoch: int) -> list[int] | None:
-        """HNSW top-k entry numbers over every segment at beam ``ef`` (one lock hold per segment)."""
-        with self._lock:
-            if self._epoch != epoch or not self._graph_ready:
-                return None
-            segs = self._graph.segments
-        found: list[Scored] = []
-        for seg in segs:
-            with self._lock:
-                if self._epoch != epoch:
-                    return None
-                try:
-                    labels, scores = seg.graph.query(q, k, ef=ef)
-                except TemporalIndexError:
-                    continue
-                first = self._ring.first
-            found += [(s, g) for s, g in zip(scores.tolist(), labels.tolist(), strict=True) if g >= first]
-        found.sort(key=lambda t: (-t[0], t[1]))
-        return [g for _, g in found[:k]]
-
-    def _recall_at(self, q: npt.NDArray[np.float32], k: int, efs: list[int], *, record: bool) -> list[float]:
-        """Recall@k of HNSW at each beam in ``efs`` against one exact answer (empty when not measurable)."""
-        with self._lock:
-            if not self._graph_ready or not len(self._ring):
-                return []
-            k = min(k, len(self._ring))
-        exact = self._exact_top(q, k)
-        if exact is None:
+    def _recall_at(self, query: Query, ladder: list[int], *, record: bool) -> list[float]:
+        """Recall@k of the run level at each probe count of ``ladder`` against the exact answer (empty when not measurable)."""
+        truth = self._answer(query, "exact", probes=None)
+        if truth is None or not truth[1]:
             return []
-        epoch, truth = exact
         out = []
-        for ef in efs:
-            approx = self._graph_top(q, k, ef, epoch)
-            if approx is None:
+        for p in ladder:
+            approx = self._answer(query, "runs", probes=p)
+            if approx is None or approx[2] is not truth[2]:  # reloaded meanwhile
                 return []
             with self._lock:
                 first = self._ring.first
-            r = recall_at_k([g for g in approx if g >= first], [g for g in truth if g >= first])
+            r = recall_at_k([g for _, g in approx[1] if g >= first], [g for _, g in truth[1] if g >= first])
             out.append(r)
             if record:
-                self._efs.add(ef, r)
-                if ef == self.ef_search:
+                self._probe_ctl.add(p, r)
+                if p == self.probes:
                     self.recall.add(r)
         return out
 
     def _ladder(self) -> list[int]:
-        """Beams the recall controller may use: ``ef_search`` doubling up to what ``hnsw_budget_ms`` allows (under the lock)."""
-        live = [s.graph.live for s in self._graph.segments if s.graph.live > 0]
-        big = [n for n in live if n > self.cost.crossover_rows(ef=self.ef_search, dim=self.dim)]  # parts HNSW would answer
-        cap = self.cost.max_ef(budget_ns=self.hnsw_budget_ms * 1e6, dim=self.dim, searches=max(1, len(big)))
-        return ef_ladder(self.ef_search, min(cap, _EF_MAX, max(live, default=1)))
+        """Probe counts the recall controller may use: ``probes`` doubling up to what ``search_budget_ms`` allows (under the lock)."""
+        runs = len(self._runs)
+        opened = self._runs.open_parts(None)
+        fixed = (float(sum(b - a for a, b in opened[0])), float(len(opened[1])))
+        cap = self.cost.max_probes(budget_ns=self.search_budget_ms * 1e6, runs=runs, per_probe=self._runs.rows_per_probe(), fixed=fixed, dim=self.dim)
+        return probe_ladder(self.probes, min(cap, max(runs, 1)))
 
-    def _sample(self, q: npt.NDArray[np.float32], k: int) -> None:
-        """One recall sample at every ladder beam, then the controller's decisions (background thread)."""
+    def _sample(self, query: Query) -> None:
+        """One recall sample at every ladder count, then the controller's decision (background thread)."""
         with self._lock:
             ladder = self._ladder()
-        if not self._recall_at(q, k, ladder, record=True):
+        if not self._recall_at(query, ladder, record=True) or self.recall_floor <= 0:
             return
-        floor = self.recall_floor
-        if floor > 0:
-            self._choose_ef(ladder)
         with self._lock:
-            deleted_share = self._graph.deleted_share
-            churn = self.inserts - self._inserts_at_rebuild
-        why = compaction_reason(
-            mean_recall=self.recall.mean, samples=len(self.recall), recall_floor=floor,
-            min_samples=self.recall_min_samples, deleted_share=deleted_share, max_deleted_share=self.max_deleted_share,
-        )  # fmt: skip
-        if deleted_share > self.max_deleted_share:
-            self._rebuild(f"deleted share {deleted_share:.2f} is above {self.max_deleted_share:.2f}")
-        elif why is None:
-            mean = self.recall.mean
-            if mean is not None and len(self.recall) >= self.recall_min_samples:
-                self._rebuild_tried = False  # the episode is over: a later drop may rebuild again
-        elif churn >= max(1, self.capacity // 4) and not self._rebuild_tried:
-            self._rebuild_tried = True  # once per episode: a fresh graph that misses the floor is not rebuilt again
-            self._rebuild(why)
-        else:
-            self.recall_floor_misses += 1
-            log.debug("index %s on a fresh graph (%d inserts since the last rebuild); the planner raises the beam or scans exactly", why, churn)
-
-    def _choose_ef(self, ladder: list[int]) -> None:
-        """Apply the controller: the smallest beam reaching the floor, or exact answers when none within the budget does."""
-        with self._lock:
-            current = max(self.ef_search, self._ef)
-        choice = self._efs.choose(ladder, floor=self.recall_floor, min_samples=self.recall_min_samples, current=current)
+            current = max(self.probes, self._probes)
+        choice = self._probe_ctl.choose(ladder, floor=self.recall_floor, min_samples=self.recall_min_samples, current=current)
         if choice is None:
             return
         with self._lock:
             if choice == 0:
-                best, n = self._efs.stat(ladder[-1])
+                best, n = self._probe_ctl.stat(ladder[-1])
                 reason = (
-                    f"sampled recall@10 {best or 0.0:.2f} at ef {ladder[-1]} (the largest beam within the {self.hnsw_budget_ms:g} ms "
+                    f"sampled recall@10 {best or 0.0:.2f} at {ladder[-1]} probes (the most within the {self.search_budget_ms:g} ms "
                     f"budget, {n} samples) is under the floor {self.recall_floor:.2f}: exact scan"
                 )
                 if self._exact_reason is None:
-                    log.warning("index: %s; answering queries exactly (raise index m/ef_search or the budget to use HNSW)", reason)
+                    log.warning("index: %s; answering queries exactly (raise index.search_budget_ms to probe more runs)", reason)
                 self._exact_reason = reason
             else:
                 if self._exact_reason is not None or choice != current:
-                    log.info("index: HNSW beam ef=%d (sampled recall %.3f >= floor %.2f)", choice, self._efs.stat(choice)[0] or 0.0, self.recall_floor)
-                self._exact_reason, self._ef = None, choice
-
-    def compact(self, *, wait: bool = True, reason: str = "requested") -> None:
-        """Rebuild the HNSW graph from the live vectors (inserts keep flowing meanwhile).
-
-        Args:
-            wait: Rebuild on this thread and return when done; False queues it for the background thread.
-            reason: Logged with the rebuild.
-        """
-        if wait:
-            self._rebuild(reason)
-        else:
-            self._submit(("compact", reason))
-
-    def _rebuild(self, reason: str, *, threads: int = 1) -> None:
-        with self._lock:
-            if self._compacting:
-                return
-            self._compacting = True
-            epoch, start = self._epoch, self._ring.first
-        t0 = time.perf_counter()
-        abandoned = False
-        try:
-            new = self._new_graph()
-            shuffle = np.random.default_rng(self.seed + self.compactions)  # this thread's own: add_many uses self._shuffle
-            g = start
-            while True:
-                with self._lock:
-                    if self._epoch != epoch:
-                        log.info("index rebuild abandoned: the index was reloaded meanwhile")
-                        abandoned = True
-                        return
-                    ring = self._ring
-                    first, nxt = ring.first, ring.next
-                    g = max(g, first)
-                    if nxt - g <= _REBUILD_TAIL:  # finish under the lock and swap
-                        new.evict_below(first)
-                        if nxt > g:
-                            new.add(ring.copy_rows(g, nxt), np.arange(g, nxt, dtype=np.int64))
-                        self._graph, self._graph_ready = new, True
-                        ring.refresh_disorder()
-                        self.compactions += 1
-                        self._inserts_at_rebuild = self.inserts
-                        self.recall.clear()
-                        self._efs.clear()
-                        break
-                    hi = min(g + _REBUILD_CHUNK, nxt)
-                    rows = ring.copy_rows(g, hi)
-                new.evict_below(first)  # `new` is private until the swap: no lock needed
-                new.add(rows, np.arange(g, hi, dtype=np.int64), num_threads=threads, shuffle=shuffle)
-                g = hi
-            log.info("index graph rebuilt (%s): %d entries in %.1f s", reason, new.live, time.perf_counter() - t0)
-        except TemporalIndexError as err:
-            log.error("index rebuild (%s) failed, keeping the current graph: %s", reason, err)
-        finally:
-            with self._lock:
-                self._compacting = False
-                retry = abandoned and not self._graph_ready
-            if retry:  # the reloaded memory still needs its graph
-                self._submit(("compact", "snapshot loaded"))
+                    log.info("index: probing %d runs per query (sampled recall %.3f >= floor %.2f)", choice, self._probe_ctl.stat(choice)[0] or 0.0, self.recall_floor)
+                self._exact_reason, self._probes = None, choice
 
     # --- background worker ---------------------------------------------------------------
     def _submit(self, task: _Task) -> None:
@@ -680,8 +493,6 @@ class TemporalIndex:
             return
         with self._cv:
             if self._closed:
-                return
-            if task[0] == "compact" and any(t[0] == "compact" for t in self._tasks):
                 return
             self._tasks.append(task)
             if self._worker is None or not self._worker.is_alive():
@@ -710,13 +521,10 @@ class TemporalIndex:
     def _run_task(self, task: _Task) -> None:
         kind, arg = task
         if kind == "recall":
-            q, k = arg
-            self._sample(q, k)
-        elif kind == "compact":
-            self._rebuild(str(arg))
+            self._sample(arg)
 
     def wait_idle(self, timeout_s: float = 60.0) -> bool:
-        """Wait until background work (recall checks, rebuilds) is done; returns False on timeout."""
+        """Wait until background work (recall checks) is done; returns False on timeout."""
         deadline = time.monotonic() + timeout_s
         with self._cv:
             while self._tasks or self._busy:
@@ -769,17 +577,15 @@ class TemporalIndex:
         """
         return write_snapshot(path, self.snapshot_data())
 
-    def load(self, path: str | Path, *, wait: bool = False, graph: bool = True, max_bytes: int | None = None) -> int:
-        """Replace the memory with a snapshot; the HNSW graph is rebuilt in the background.
+    def load(self, path: str | Path, *, approximate: bool = True, max_bytes: int | None = None) -> int:
+        """Replace the memory with a snapshot (the run level is rebuilt before this returns).
 
-        Until the rebuild finishes every query is answered exactly (correct, slower on large
-        windows). A snapshot larger than this index's capacity keeps its newest entries.
+        A snapshot larger than this index's capacity keeps its newest entries.
 
         Args:
             path: Snapshot file.
-            wait: Rebuild the graph before returning.
-            graph: False never builds the graph: every query is exact (one-shot readers such as
-                ``videorag query --index`` that would finish before a rebuild did).
+            approximate: False never builds the run level: every query is exact (one-shot
+                readers such as ``videorag query --index`` that ask a few questions).
             max_bytes: Largest snapshot file accepted (see ``max_snapshot_bytes``); None: no limit.
 
         Returns:
@@ -790,7 +596,7 @@ class TemporalIndex:
                 wrong-version file, or a snapshot of another embedding dimension; the memory is
                 left as it was.
         """
-        return self.load_data(read_snapshot(path, max_bytes=max_bytes), source=str(path), wait=wait, graph=graph)
+        return self.load_data(read_snapshot(path, max_bytes=max_bytes), source=str(path), approximate=approximate)
 
     def max_snapshot_bytes(self) -> int:
         """The largest snapshot an index of this size could write, with a 4x margin for a
@@ -798,15 +604,14 @@ class TemporalIndex:
         per_entry = 4 * self.dim + 8 + 4 + 8 + 4 + 8
         return 4 * (self.capacity * per_entry + self.thumbnail_budget_bytes) + (64 << 20)
 
-    def load_data(self, data: SnapshotData, *, source: str = "<memory>", wait: bool = False, graph: bool = True) -> int:
+    def load_data(self, data: SnapshotData, *, source: str = "<memory>", approximate: bool = True) -> int:
         """``load`` from a snapshot already read (``read_snapshot``), so a caller that needs
         its size or camera names first does not read the file twice.
 
         Args:
             data: The snapshot's contents.
             source: Where it came from, for error messages.
-            wait: Rebuild the graph before returning.
-            graph: False never builds the graph (see ``load``).
+            approximate: False never builds the run level (see ``load``).
 
         Returns:
             Entries loaded.
@@ -819,19 +624,16 @@ class TemporalIndex:
             raise TemporalIndexError(msg)
         ring = Ring(dim=self.dim, capacity=self.capacity, thumbnail_budget_bytes=self.thumbnail_budget_bytes)
         ring.fill(data)
+        runs = Runs(dim=self.dim, run_frames=self.run_frames, capacity=self.capacity)
+        if approximate and len(ring):  # a filled ring holds entries 0..n-1 in slots 0..n-1: views, no copy
+            runs.rebuild(0, ring.cams[: len(ring)], ring.vectors[: len(ring)])
         with self._lock:
             self._epoch += 1
-            self._ring, self._graph = ring, self._new_graph()
-            self._graph_ready = len(ring) == 0
+            self._ring, self._runs, self._use_runs = ring, runs, approximate
             self.recall.clear()
-            self._efs.clear()
-            self._ef, self._exact_reason, self._rebuild_tried = self.ef_search, None, False
+            self._probe_ctl.clear()
+            self._probes, self._exact_reason = self.probes, None
         self.descriptions.replace(data.descriptions)
-        if len(ring) and graph:
-            if wait:
-                self._rebuild("snapshot loaded", threads=2)
-            else:
-                self._submit(("compact", "snapshot loaded"))
         return len(ring)
 
     def __enter__(self) -> TemporalIndex:

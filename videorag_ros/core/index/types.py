@@ -70,35 +70,30 @@ class Moment:
 class IndexStats:
     """A consistent snapshot of the index's size, health and counters (for diagnostics).
 
-    ``last_recall``/``mean_recall`` are sampled recall@10 of HNSW at the configured
-    ``ef_search`` (the graph's health). ``effective_ef`` is the beam the planner uses now (raised
-    by the recall controller when the configured one misses ``recall_floor``), and
-    ``effective_recall`` its sampled recall. ``global_mode`` is ``"exact"`` when no beam within
-    the latency budget reaches the floor and queries are answered by exact scans
-    (``mode_reason`` says why), else ``"hnsw"``. ``segments`` counts the graph segments.
+    ``runs`` counts the closed runs (the coarse level) and ``open_frames`` the frames of runs
+    still filling. ``last_recall``/``mean_recall`` are sampled recall@10 of the run level at the
+    configured ``probes`` (its health). ``probes`` is the count the planner uses now (raised by
+    the recall controller when the configured one misses ``recall_floor``), and
+    ``effective_recall`` its sampled recall. ``global_mode`` is ``"exact"`` when no probe count
+    within the latency budget reaches the floor and queries are answered by exact scans
+    (``mode_reason`` says why), else ``"runs"``.
     """
 
     live: int
     capacity: int
-    graph_elements: int
-    deleted_share: float
-    graph_ready: bool
+    runs: int
+    open_frames: int
     inserts: int
     evicted_ttl: int
     evicted_capacity: int
     thumbnail_bytes: int
     thumbnails_dropped: int
     exact_queries: int
-    hnsw_queries: int
-    hnsw_fallbacks: int
+    run_queries: int
     last_recall: float | None
     mean_recall: float | None
     recall_samples: int
-    compactions: int
-    compacting: bool
-    segments: int = 0
-    effective_ef: int = 0
-    effective_recall: float | None = None
-    global_mode: str = "hnsw"
-    mode_reason: str = ""
-    recall_floor_misses: int = 0
+    probes: int
+    effective_recall: float | None
+    global_mode: str
+    mode_reason: str
