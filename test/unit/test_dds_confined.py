@@ -36,6 +36,7 @@ SMALL_ARGS = {
     "hostile": ["--only", "fifo_snapshot_path"],
     "ingest": ["--seconds", "1", "--doors", "ws", "--load", "1x5", "--peers", ""],
     "fleet": ["--only", "pipeline", "--frames", "5", "--rounds", "1"],
+    "slowloop": ["--rounds", "1", "--seconds", "1", "--asks", "1", "--delay", "0.1", "--width", "160", "--height", "120"],
 }
 
 

@@ -47,6 +47,7 @@ PIP_TO_ROSDEP = {
     "pillow": "python3-pil", "tqdm": "python3-tqdm", "rosbags": "python3-rosbags-pip", "hnswlib": "python3-hnswlib-pip",
     "onnxruntime": "python3-onnxruntime-pip", "tokenizers": "python3-tokenizers-pip", "matplotlib": "python3-matplotlib",
     "av": "python3-av-pip", "websockets": "python3-websockets", "aiohttp": "python3-aiohttp", "aiortc": "python3-aiortc",
+    "httpx": "python3-httpx",
 }
 # import name -> pip distribution
 MODULE_TO_PIP = {
@@ -54,6 +55,7 @@ MODULE_TO_PIP = {
     "rosbags": "rosbags", "hnswlib": "hnswlib", "onnxruntime": "onnxruntime", "tokenizers": "tokenizers",
     "matplotlib": "matplotlib", "av": "av", "websockets": "websockets", "aiohttp": "aiohttp", "aiortc": "aiortc",
     "aioice": "aiortc",  # aiortc's own ICE library, installed with it
+    "httpx": "httpx",
 }
 # Imported, deliberately not a dependency of the installed package:
 OPTIONAL_MODULES = {

@@ -2,8 +2,10 @@
 
 Starts the edge node (shipped config/edge.yaml, videorag-tiny) and a simulated camera
 (a person steps into the robot's path) as separate processes talking over DDS, prints
-ground truth, trigger events and e-stop changes as they happen, then the latency
-summary. Runs in its own ROS domain on loopback, with the stop topics under /videorag_demo,
+ground truth, trigger events, e-stop changes and the slow loop's descriptions and verdicts
+as they happen, then the latency summary. Without a model server the slow loop runs its
+offline describer (caption ranking with the loaded image-text model, named as such), every
+3 s and on the trigger's ENTER, which it also verifies. Runs in its own ROS domain on loopback, with the stop topics under /videorag_demo,
 so it can never stop a real robot.
 """
 
@@ -34,6 +36,8 @@ def _params(out: Path, model: str | None) -> Path:
     # (rightly) be stopped until its first frame, which the demo's verdict would count as a stop
     # before the person appeared. The silence watchdog still reports ERROR while it waits.
     flat["front.on_silence"] = "warn"
+    # Show the slow loop within the demo's seconds: describe every 3 s, verify the e-stop trigger.
+    flat.update({"slowloop.period_s": 3.0, "person_ahead.verify": True})
     override_model(flat, model)
     return dump_params_file(flat, out / "demo_edge.yaml")
 
@@ -59,8 +63,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     graph = EdgeGraph(_params(out, args.model), domain_id=args.domain, log_path=out / "edge.log", estop_topic=f"{DEMO_NS}/estop", cmd_vel_topic=f"{DEMO_NS}/cmd_vel_safety")
     camera = None
     truth: list[tuple[int, str]] = []  # (frame stamp ns, scene class), from the simulated camera
+    said: list[Any] = []
     try:
         graph.node.create_subscription(String, "/camera_sim/ground_truth", lambda m: truth.append(_truth(m.data)), 100)
+        from videorag.msg import Description
+        from videorag_ros.ros import qos
+
+        for topic in ("/videorag_edge/descriptions", "/videorag_edge/verdicts"):
+            graph.node.create_subscription(Description, topic, said.append, qos.EVENTS)
         print("loading the encoder and encoding the trigger prompts...")
         graph.wait_ready([])
         print(f"edge node up: encoder {graph.monitor.pipeline_values().get('encoder')}")
@@ -68,8 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = CATALOGUE[args.sequence]
         cmd = ["camera-sim", "--sequence", spec.sequence, "--seed", str(spec.seed), "--seconds", str(args.seconds), "--wait-for-subscribers", "1"]
         camera = start(cmd, local_ros_env(args.domain), log_path=str(out / "camera.log"))
-        t0 = _follow(graph, camera, truth, args.seconds)
+        t0, shown = _follow(graph, camera, truth, said, args.seconds)
         wait_until(lambda: False, 1.5, spin=graph.spin)  # let the last diagnostics arrive
+        _print_said(said[shown:], t0)
         values = graph.monitor.pipeline_values()
         cam = graph.monitor.camera_values("front")
     finally:
@@ -77,6 +88,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop(camera)
         graph.close()
     return _summary(graph.monitor.log, truth, values, cam, t0, sequence=args.sequence, triggers=_trigger_names(graph))
+
+
+def _print_said(msgs: list[Any], t0: float) -> None:
+    """Print slow-loop descriptions / verdicts (escaped text, with their source)."""
+    from videorag_ros.core.stamps import stamp_to_ns
+    from videorag_ros.slowloop.sanitize import escape_line
+
+    for d in msgs:
+        t = stamp_to_ns(d.header.stamp) / 1e9 - t0
+        if d.kind == "verify":
+            what = f"verdict {d.verdict} for {d.trigger} ({escape_line(d.action)}): {escape_line(d.text)}"
+        else:
+            what = f"description ({d.reason}): {escape_line(d.text)}"
+        print(f"{t:7.2f}  slow loop {what}  [{escape_line(d.source)}, {d.latency_ms:.0f} ms]")
 
 
 def _truth(data: str) -> tuple[int, str]:
@@ -90,8 +115,8 @@ def _trigger_names(graph: Any) -> list[str]:
     return [str(t) for t in load_params_file(graph.params).get("triggers", [])]
 
 
-def _follow(graph: Any, camera: Any, truth: list[tuple[int, str]], seconds: float) -> float:
-    """Print events as they arrive until the camera finishes; returns the first frame's time (s)."""
+def _follow(graph: Any, camera: Any, truth: list[tuple[int, str]], said: list[Any], seconds: float) -> tuple[float, int]:
+    """Print events as they arrive until the camera finishes; returns the first frame's time (s) and the slow-loop messages shown."""
     from videorag_ros.ros.graph import wait_until
 
     log = graph.monitor.log
@@ -99,7 +124,7 @@ def _follow(graph: Any, camera: Any, truth: list[tuple[int, str]], seconds: floa
         raise SystemExit(f"error: the simulated camera published nothing; see {graph.log_path.parent / 'camera.log'}")
     t0 = truth[0][0] * 1e-9
     print(f"{'t (s)':>7}  event")
-    seen_truth = seen_trig = seen_stop = 0
+    seen_truth = seen_trig = seen_stop = seen_said = 0
     last_class = None
     deadline = time.time() + seconds + 30
     while time.time() < deadline and (camera.poll() is None or seen_truth < len(truth)):
@@ -113,13 +138,16 @@ def _follow(graph: Any, camera: Any, truth: list[tuple[int, str]], seconds: floa
             if t.state != HOLD:
                 print(f"{t.stamp_ns / 1e9 - t0:7.2f}  trigger {t.state:<5} {t.trigger} on {t.camera_id}  score {t.score:.3f}  glass-to-action {t.wire_latency_ms:.1f} ms")
         seen_trig = len(log.triggers)
+        n_said = len(said)
+        _print_said(said[seen_said:n_said], t0)
+        seen_said = n_said
         for ts, engaged in log.estop[seen_stop:]:
             if seen_stop == 0:
                 print(f"{0.0:7.2f}  e-stop {'ENGAGED' if engaged else 'clear'} (state when the stream started)")
             elif engaged != log.estop[seen_stop - 1][1]:
                 print(f"{ts - t0:7.2f}  e-stop {'ENGAGED' if engaged else 'clear'}")
             seen_stop += 1
-    return t0
+    return t0, seen_said
 
 
 def _summary(log: Any, truth: list[tuple[int, str]], values: dict[str, str], cam: dict[str, str], t0: float, *, sequence: str, triggers: list[str]) -> int:

@@ -12,6 +12,7 @@ COMMANDS = {
     "demo": ("videorag_ros.cli.demo", "the main job: edge node + simulated camera, prints triggers and latency"),
     "run": ("videorag_ros.cli.run", "run the pipeline offline on a video file or a bag; report, memory snapshot, timeline plot"),
     "query": ("videorag_ros.cli.query", "ask the memory for moments: a running node (service) or a snapshot file"),
+    "ask": ("videorag_ros.cli.ask", "ask a question about the recent past: moments retrieved, answered by the slow loop's describer"),
     "replay": ("videorag_ros.cli.replay", "publish the camera topics of a rosbag2 / ROS 1 bag (no ROS install needed)"),
     "scenario": ("videorag_ros.cli.scenario", "scenario bags with annotated events: make, list, check"),
     "bridge": ("videorag_ros.cli.bridge", "RTSP / HTTP / TCP / UDP / file / webcam source as a camera topic (PyAV)"),

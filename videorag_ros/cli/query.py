@@ -25,6 +25,7 @@ from videorag_ros.core.printable import printable
 from videorag_ros.core.query import DEFAULT_K, MomentQuery, QueryAnswer
 from videorag_ros.core.safe_files import check_output_path
 from videorag_ros.core.timefmt import format_stamp, parse_time
+from videorag_ros.slowloop.sanitize import escape_line
 
 # The node refuses compressed payloads over its max_compressed_bytes (16 MiB by default).
 QUERY_IMAGE_MAX_BYTES = 16 * 1024 * 1024
@@ -171,6 +172,7 @@ def moment_row(m: Moment) -> dict[str, Any]:
         "camera_id": m.camera_id, "start": m.start_ns / 1e9, "end": m.end_ns / 1e9, "best": m.best_ns / 1e9,
         "start_ns": m.start_ns, "end_ns": m.end_ns, "best_ns": m.best_ns, "score": round(m.score, 5),
         "best_frame_seq": m.best.frame_seq, "frame_seqs": list(m.frame_seqs), "hits": m.hits, "thumbnail": m.best.thumbnail is not None,
+        "description": m.description, "description_source": m.description_source, "text_score": round(m.text_score, 3),
     }  # fmt: skip
 
 
@@ -186,6 +188,8 @@ def print_table(moments: list[Moment]) -> None:
             f"{i:>2}  {printable(m.camera_id, max_chars=40):<10} {format_stamp(m.start_ns):>14} {format_stamp(m.end_ns):>14} {length:>8} "
             f"{format_stamp(m.best_ns):>14} {m.score:>7.3f} {len(m.frame_seqs):>6} {m.hits:>4}"
         )
+        if m.description:  # the slow loop's text (escaped: it came from a model or a snapshot file)
+            print(f"    described by {escape_line(m.description_source)} (text match {m.text_score:.2f}): {escape_line(m.description)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

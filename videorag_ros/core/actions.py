@@ -14,6 +14,12 @@ ENTER until its EXIT:
 
 ``ActionRouter`` turns events into an ``Outputs`` value; the ROS layer publishes what changed at
 once and re-sends the state at each adapter's heartbeat rate.
+
+Verification (a trigger with ``verify: true``, see slowloop/verifier.py) may only add caution:
+a pair whose trigger drives a stop is *latched* at its EXIT, in the same ``apply`` call, so its
+stop outputs stay engaged until ``release_latch`` reports a clearing verdict on frames taken after
+that EXIT; ``escalate`` turns a confirmed ``slow_down`` pair into a full stop, latched the same
+way. Nothing a verdict does can release a stop the trigger itself still drives.
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ class ActionRouter:
         self._lock = threading.Lock()
         self._active: dict[tuple[str, str], TriggerEvent] = {}
         self._watchdog: tuple[str, ...] = ()
+        self._latched: dict[tuple[str, str], int] = {}  # verify pairs held after their EXIT: key -> EXIT stamp
+        self._escalated: set[tuple[str, str]] = set()  # verify slow_down pairs a verdict turned into a full stop
         self._outputs = Outputs()
 
     @classmethod
@@ -88,9 +96,63 @@ class ActionRouter:
                 key = (ev.trigger, ev.camera_id)
                 if ev.state == EXIT:
                     self._active.pop(key, None)
+                    if self._holds_stop(key):
+                        self._latched[key] = ev.stamp_ns
                 else:
                     self._active[key] = ev
+                    self._latched.pop(key, None)  # active again: the trigger itself holds it
             return self._update()
+
+    def _holds_stop(self, key: tuple[str, str]) -> bool:
+        cfg = self._configs.get(key[0])
+        if cfg is None or not cfg.verify:
+            return False
+        return key in self._escalated or any(a in cfg.actions for a in (ESTOP, TWIST_MUX, COLLISION_MONITOR))
+
+    def escalate(self, trigger: str, camera_id: str, stamp_ns: int) -> Outputs:
+        """A verdict confirmed a ``slow_down`` trigger: drive the full stop for this pair.
+
+        The pair stays escalated while its trigger is active, and latched after its EXIT (or
+        from ``stamp_ns`` if it has exited already) until ``release_latch``.
+
+        Returns:
+            The outputs with it.
+        """
+        with self._lock:
+            key = (trigger, camera_id)
+            cfg = self._configs.get(trigger)
+            if cfg is not None and cfg.verify and SLOW_DOWN in cfg.actions and ESTOP not in cfg.actions:
+                self._escalated.add(key)
+                if key not in self._active:
+                    self._latched.setdefault(key, stamp_ns)
+            return self._update()
+
+    def release_latch(self, trigger: str, camera_id: str, clear_since_ns: int) -> Outputs:
+        """A verdict found the scene clear on frames stamped at or after ``clear_since_ns``.
+
+        Releases the pair's latch (and escalation) only if the trigger is not active and the
+        verdict's frames all come after the EXIT that latched it; otherwise nothing changes.
+
+        Returns:
+            The outputs after it.
+        """
+        with self._lock:
+            key = (trigger, camera_id)
+            exit_ns = self._latched.get(key)
+            if key not in self._active and exit_ns is not None and clear_since_ns >= exit_ns:
+                del self._latched[key]
+                self._escalated.discard(key)
+            return self._update()
+
+    def latched(self) -> dict[tuple[str, str], int]:
+        """Pairs whose stop is latched awaiting a clearing verdict: ``(trigger, camera) -> EXIT stamp``."""
+        with self._lock:
+            return dict(self._latched)
+
+    def escalated(self) -> set[tuple[str, str]]:
+        """Pairs whose slow-down a verdict escalated to a full stop."""
+        with self._lock:
+            return set(self._escalated)
 
     def set_watchdog_stops(self, causes: Sequence[str]) -> Outputs:
         """Set the active watchdog faults whose policy is ``stop`` (one line each; empty = none).
@@ -121,6 +183,13 @@ class ActionRouter:
                 drives.setdefault(action, []).append(f"trigger '{name}' on camera '{cam}'")
             if SLOW_DOWN in cfg.actions:
                 limits.append(cfg.speed_limit)
+        for key in sorted(self._latched):  # held after EXIT: their stop outputs only
+            who = f"trigger '{key[0]}' on camera '{key[1]}' (latched until a verdict clears it)"
+            for action in self._configs[key[0]].actions:
+                if action in (ESTOP, TWIST_MUX, COLLISION_MONITOR):
+                    drives.setdefault(action, []).append(who)
+        for key in sorted(self._escalated):
+            drives.setdefault(ESTOP, []).append(f"trigger '{key[0]}' on camera '{key[1]}' (slow_down escalated to a stop by a verdict)")
         estop = bool(drives.get(ESTOP)) or bool(self._watchdog)
         twist = self._twist_mux and (estop or bool(drives.get(TWIST_MUX)))
         collision = self._collision and (estop or bool(drives.get(COLLISION_MONITOR)))

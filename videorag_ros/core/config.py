@@ -89,6 +89,37 @@ FLEET_PARAMS: tuple[ParamSpec, ...] = (
     _p("fleet.pose_max_age_s", 1.0, "A pose further than this from a frame's stamp is not attached to it.", min=0.0, max=3600.0, unit="s"),
 )
 
+# The slow loop (videorag_ros/slowloop/): describe, verify and answer with a multimodal model,
+# off the reflex path. Only the names of the API key's environment variable or file are
+# parameters; the key itself never is (nor is it logged or put in /diagnostics).
+SLOWLOOP_PARAMS: tuple[ParamSpec, ...] = (
+    _p("slowloop.enabled", True, "Run the slow loop (descriptions, trigger verification, ~/ask) on its own thread."),
+    _p("slowloop.base_url", "", "OpenAI-compatible API base URL (e.g. http://127.0.0.1:8000/v1); empty = the offline describer (caption ranking with the loaded image-text model)."),
+    _p("slowloop.model", "", "Model name sent with each chat-completions request (needed with slowloop.base_url)."),
+    _p("slowloop.api_key_env", "", "Name of the environment variable holding the API key; empty = none."),
+    _p("slowloop.api_key_file", "", "Absolute path of a file holding the API key (a regular file, at most 4 KiB); empty = none."),
+    _p("slowloop.period_s", 10.0, "Describe the latest moment of each camera this often (round robin); 0 = only on trigger ENTER.", min=0.0, max=3600.0, unit="s"),
+    _p("slowloop.rate_limit_per_min", 12.0, "Requests per minute the token bucket allows (retries included).", min=0.01, max=6000.0, unit="1/min"),
+    _p("slowloop.burst", 3, "Token bucket size: requests that may go out back to back.", min=1, max=100),
+    _p("slowloop.timeout_s", 30.0, "Longest one request may take (connect, send, wait, read); then it counts as a timeout.", min=0.1, max=600.0, unit="s"),
+    _p("slowloop.connect_timeout_s", 3.0, "Longest the TCP/TLS connect may take.", min=0.05, max=60.0, unit="s"),
+    _p("slowloop.max_retries", 2, "Retries of a request after a 429, a 5xx, a timeout or a refused connection.", min=0, max=10),
+    _p("slowloop.backoff_s", 1.0, "First retry delay after a 5xx or timeout; doubles per retry, with full jitter.", min=0.0, max=600.0, unit="s"),
+    _p("slowloop.backoff_max_s", 30.0, "Longest retry delay; a longer Retry-After still pauses every request but that one is not retried.", min=0.0, max=3600.0, unit="s"),
+    _p("slowloop.breaker_failures", 3, "Consecutive failed requests that open the circuit breaker (no requests while open).", min=1, max=1000),
+    _p("slowloop.breaker_reset_s", 30.0, "How long the breaker stays open before one trial request.", min=0.1, max=3600.0, unit="s"),
+    _p("slowloop.queue_size", 8, "Pending jobs (descriptions, verifications); the oldest is dropped and counted when full.", min=1, max=1024),
+    _p("slowloop.history_tokens", 512, "Token budget of the rolling history of earlier answers sent with each request (oldest dropped first).", min=0, max=65536),
+    _p("slowloop.frames_per_request", 4, "Downscaled JPEG frames sent per request, around the moment's best frame.", min=1, max=16),
+    _p("slowloop.frame_width", 384, "Width the frames sent to the model are downscaled to.", min=32, max=2048, unit="px"),
+    _p("slowloop.jpeg_quality", 80, "JPEG quality of the frames sent to the model.", min=10, max=100),
+    _p("slowloop.frame_cache_s", 10.0, "Seconds of downscaled frames kept per camera for requests (one per 0.2 s, at most 128; older moments use the memory's thumbnails).", min=0.5, max=600.0, unit="s"),
+    _p("slowloop.max_tokens", 200, "Completion tokens asked for per request.", min=1, max=8192),
+    _p("slowloop.max_response_bytes", 1048576, "Largest response body read; a larger one is refused and counted.", min=1024, max=67108864, unit="B"),
+    _p("slowloop.prompt", "", "Describe prompt; empty = the built-in one."),
+    _p("slowloop.offline_captions", "", "Absolute path of a caption file (one per line) for the offline describer; empty = the model's own (videorag-tiny: its scene grammar; others: generic robot-scene captions)."),
+)
+
 EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("cameras", ["front"], "Camera ids; each id has a '<id>.*' parameter block."),
     _p("triggers", [], "Trigger names; each has a '<name>.*' parameter block."),
@@ -143,6 +174,7 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("watchdog.worker_stall_s", 2.0, "A frame worker that makes no progress this long (outside a deadline-watched forward pass) has stalled.", min=0.1, max=3600.0, unit="s"),
     _p("watchdog.on_worker_fault", "stop", "A frame worker that died or stalled: 'stop' engages the e-stop, 'warn' only reports.", choices=POLICIES),
     *FLEET_PARAMS,
+    *SLOWLOOP_PARAMS,
 )
 
 CAMERA_PARAMS: tuple[ParamSpec, ...] = (
@@ -173,6 +205,7 @@ TRIGGER_PARAMS: tuple[ParamSpec, ...] = (
     ),
     _p("speed_limit", 0.0, "Speed limit of the slow_down action (% or m/s, see speed_limit.percentage); must be > 0.", min=0.0, max=1e6),
     _p("cameras", [], "Cameras this trigger watches; empty = all."),
+    _p("verify", False, "Ask the slow loop's model to confirm each ENTER; its verdict may only add caution (slow_down escalated to a stop, a stop kept latched until the verdict and the trigger both clear), never release a stop."),
 )
 
 
@@ -223,6 +256,7 @@ class TriggerConfig:
     cameras: tuple[str, ...] = ()
     speed_limit: float = 0.0
     enabled: bool = True
+    verify: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +269,37 @@ class WatchdogConfig:
     encoder_recovery_frames: int = 3
     worker_stall_s: float = 2.0
     on_worker_fault: str = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class SlowLoopConfig:
+    """The slow loop (see ``SLOWLOOP_PARAMS`` 'slowloop.*'); the API key is read by the slow loop, never stored here."""
+
+    enabled: bool = True
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = ""
+    api_key_file: str = ""
+    period_s: float = 10.0
+    rate_limit_per_min: float = 12.0
+    burst: int = 3
+    timeout_s: float = 30.0
+    connect_timeout_s: float = 3.0
+    max_retries: int = 2
+    backoff_s: float = 1.0
+    backoff_max_s: float = 30.0
+    breaker_failures: int = 3
+    breaker_reset_s: float = 30.0
+    queue_size: int = 8
+    history_tokens: int = 512
+    frames_per_request: int = 4
+    frame_width: int = 384
+    jpeg_quality: int = 80
+    frame_cache_s: float = 10.0
+    max_tokens: int = 200
+    max_response_bytes: int = 1048576
+    prompt: str = ""
+    offline_captions: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +381,7 @@ class EdgeConfig:
     debug_image_enabled: bool = False
     debug_image_rate_hz: float = 2.0
     fleet: FleetConfig = field(default_factory=FleetConfig)
+    slowloop: SlowLoopConfig = field(default_factory=SlowLoopConfig)
 
 
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
@@ -452,6 +518,7 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         )
     triggers = [_build_trigger(name, {s.name: get(s, f"{name}.") for s in TRIGGER_PARAMS}, cam_ids) for name in trig_names]
     adapters = _build_adapters(top)
+    slowloop = _build_slowloop(top)
     if top["index.snapshot_path"] and not Path(top["index.snapshot_path"]).is_absolute():
         msg = f"parameter 'index.snapshot_path' = {top['index.snapshot_path']!r} must be an absolute path (or empty to disable snapshots)"
         raise ConfigError(msg)
@@ -490,9 +557,13 @@ def build_edge_config(values: Mapping[str, Any], *, strict: bool = True) -> Edge
         debug_image_enabled=top["debug_image.enabled"],
         debug_image_rate_hz=top["debug_image.rate_hz"],
         fleet=build_fleet_config({k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("fleet.")}),
+        slowloop=slowloop,
     )
     for trig in config.triggers:
         _check_routes(trig, config)
+        if trig.verify and not slowloop.enabled:
+            msg = f"trigger '{trig.name}': '{trig.name}.verify' is true but 'slowloop.enabled' is false; enable the slow loop or drop verify"
+            raise ConfigError(msg)
     return config
 
 
@@ -528,6 +599,38 @@ def build_fleet_config(values: Mapping[str, Any]) -> FleetConfig:
             raise ConfigError(msg)
     if cfg.backoff_initial_s > cfg.backoff_max_s:
         msg = f"parameter 'fleet.backoff_initial_s' = {cfg.backoff_initial_s} exceeds 'fleet.backoff_max_s' = {cfg.backoff_max_s}"
+        raise ConfigError(msg)
+    return cfg
+
+
+def _build_slowloop(top: Mapping[str, Any]) -> SlowLoopConfig:
+    cfg = SlowLoopConfig(**{k.split(".", 1)[1]: v for k, v in top.items() if k.startswith("slowloop.")})
+    if cfg.base_url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(cfg.base_url)
+        if parts.username or parts.password:
+            msg = "parameter 'slowloop.base_url' holds credentials (user:password@); give the key with 'slowloop.api_key_env' or 'slowloop.api_key_file'"
+            raise ConfigError(msg)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            msg = f"parameter 'slowloop.base_url' = {bounded_repr(cfg.base_url)} must be an http(s) URL without query or fragment, e.g. http://127.0.0.1:8000/v1"
+            raise ConfigError(msg)
+        if not cfg.model.strip():
+            msg = "parameter 'slowloop.model' is empty; name the model the server at 'slowloop.base_url' should run (e.g. qwen2.5-vl-7b)"
+            raise ConfigError(msg)
+    if cfg.api_key_env and cfg.api_key_file:
+        msg = "parameters 'slowloop.api_key_env' and 'slowloop.api_key_file' are both set; give the API key one way"
+        raise ConfigError(msg)
+    for name in ("api_key_file", "offline_captions"):
+        value = getattr(cfg, name)
+        if value and not Path(value).is_absolute():
+            msg = f"parameter 'slowloop.{name}' = {bounded_repr(value)} must be an absolute path (or empty)"
+            raise ConfigError(msg)
+    if len(cfg.prompt) > 4000:
+        msg = f"parameter 'slowloop.prompt' is {len(cfg.prompt)} characters; at most 4000"
+        raise ConfigError(msg)
+    if cfg.backoff_max_s < cfg.backoff_s:
+        msg = f"parameter 'slowloop.backoff_max_s' = {cfg.backoff_max_s} is below 'slowloop.backoff_s' = {cfg.backoff_s}"
         raise ConfigError(msg)
     return cfg
 

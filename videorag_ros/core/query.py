@@ -2,25 +2,37 @@
 
 The same function serves the edge node's ``~/query_moments`` service and ``videorag query
 --index`` on a snapshot file, so both give the same moments for the same memory.
+
+Fusion with the slow loop's descriptions (stored with their spans in the memory): every moment
+carries the description of its span that best matches the query text (``text_score``, the share
+of the query's content words it contains, 0..1). Moments are ranked by
+``score + TEXT_WEIGHT * text_score`` (cosine plus at most 0.25): on CLIP-like models matching and
+non-matching frames differ by a few hundredths of cosine, so a description that covers the whole
+query lifts its moment above undescribed ones, and a partial match proportionally less. A
+description covering at least half of the query whose span no embedding candidate reached adds
+its own moment (the best frame of its span). ``score`` itself stays the cosine. The weight is a
+design choice, not fitted to data.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.encoder.encoder import Encoder
 from videorag_ros.core.errors import VideoragError
-from videorag_ros.core.index import Moment, TemporalIndex
+from videorag_ros.core.index import Description, Moment, TemporalIndex, text_match
 
 DEFAULT_K = 5
 MAX_K = 100
 MAX_CONTEXT_S = 600.0
 MAX_TEXT_CHARS = 1000
+TEXT_WEIGHT = 0.25  # fused = cosine + TEXT_WEIGHT * text match (see the module docstring)
+TEXT_ONLY_MIN_MATCH = 0.5  # a description alone adds a moment when it covers this share of the query
 
 
 class QueryError(VideoragError):
@@ -135,11 +147,64 @@ def answer_query(index: TemporalIndex, encoder: Encoder, query: MomentQuery, *, 
     t0 = time.perf_counter()
     vector, notes = encode_query(encoder, query)
     t1 = time.perf_counter()
+    described = len(index.descriptions) > 0
+    fetch = min(2 * query.k, MAX_K) if described else query.k  # room for fusion to reorder
     moments = index.search_moments(
-        vector, query.k, context_s=query.context_s, since_ns=query.since_ns, until_ns=query.until_ns, cameras=query.cameras or None
+        vector, fetch, context_s=query.context_s, since_ns=query.since_ns, until_ns=query.until_ns, cameras=query.cameras or None
     )
+    if described:
+        moments = fuse_descriptions(index, vector, query, moments)
+        matched = sum(1 for m in moments if m.text_score > 0)
+        if matched:
+            notes.append(f"{matched} moment(s) matched stored descriptions (ranked by cosine + {TEXT_WEIGHT:g} x text match)")
+    moments = moments[: query.k]
     t2 = time.perf_counter()
     remembered = len(index)
     if remembered == 0:
         notes.append("the memory is empty")
     return QueryAnswer(moments, (t1 - t0) * 1e3, (t2 - t1) * 1e3, remembered, notes)
+
+
+def fused_score(m: Moment) -> float:
+    """The ranking score of a moment: cosine + ``TEXT_WEIGHT`` x text match."""
+    return m.score + TEXT_WEIGHT * m.text_score
+
+
+def fuse_descriptions(index: TemporalIndex, vector: npt.NDArray[np.float32], query: MomentQuery, moments: list[Moment]) -> list[Moment]:
+    """Attach stored descriptions to ``moments``, add moments found by text alone, rank by ``fused_score``.
+
+    Args:
+        index: The memory (its ``descriptions`` store).
+        vector: The query's unit vector.
+        query: The query (its text, filters, context).
+        moments: Embedding candidates.
+
+    Returns:
+        All candidates, best fused score first (the caller keeps ``k``).
+    """
+    text = query.text if query.image is None else ""
+    store = index.descriptions
+
+    def attach(m: Moment, preferred: Description | None = None) -> Moment:
+        near = store.overlapping(m.camera_id, m.start_ns, m.end_ns)
+        if preferred is not None:
+            near.append(preferred)
+        if not near:
+            return m
+        best = max(near, key=lambda d: (text_match(text, d.text) if text else 0.0, d.end_ns))
+        return replace(m, description=best.text, description_source=best.source, text_score=text_match(text, best.text) if text else 0.0)
+
+    out = [attach(m) for m in moments]
+    if text:
+        extra = 0
+        for d, match in store.match(text, since_ns=query.since_ns, until_ns=query.until_ns, cameras=query.cameras or None):
+            if match < TEXT_ONLY_MIN_MATCH or extra >= query.k:
+                break
+            if any(m.camera_id == d.camera_id and m.start_ns <= d.end_ns and m.end_ns >= d.start_ns for m in out):
+                continue
+            found = index.search_moments(vector, 1, context_s=query.context_s, since_ns=d.start_ns, until_ns=d.end_ns, cameras=(d.camera_id,))
+            if found:
+                out.append(attach(found[0], d))
+                extra += 1
+    out.sort(key=lambda m: (-fused_score(m), m.best_ns))
+    return out

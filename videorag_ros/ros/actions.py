@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from geometry_msgs.msg import Point32, Twist, TwistStamped
@@ -175,6 +175,11 @@ class ActionAdapters:
         return ", ".join(names)
 
     @property
+    def router(self) -> ActionRouter:
+        """The routing state (read its ``latched()`` pairs; change it only through ``on_*``)."""
+        return self._router
+
+    @property
     def state(self) -> Outputs:
         """The outputs last published."""
         return self._state
@@ -197,6 +202,14 @@ class ActionAdapters:
         with self._lock:
             before = self._state
             after = self._router.set_watchdog_stops(causes)
+            self._publish_changes(before, after)
+            return before, after
+
+    def on_verdict(self, change: Callable[[ActionRouter], Outputs]) -> tuple[Outputs, Outputs]:
+        """Apply a verification verdict to the router (``escalate`` / ``release_latch``) and publish what changed."""
+        with self._lock:
+            before = self._state
+            after = change(self._router)
             self._publish_changes(before, after)
             return before, after
 

@@ -77,6 +77,7 @@ def moment_to_msg(m: Moment, *, thumbnail: bool = True) -> Any:
     msg.score = float(m.score)
     msg.frame_seqs = [int(s) for s in m.frame_seqs]
     msg.hits = int(m.hits)
+    msg.description, msg.description_source, msg.text_score = m.description, m.description_source, float(m.text_score)
     if thumbnail and m.best.thumbnail:
         msg.thumbnail.header.stamp = msg.best
         msg.thumbnail.format = "jpeg"
@@ -96,6 +97,7 @@ def msg_to_moment(msg: Any) -> Moment:
     return Moment(
         camera_id=msg.camera_id, start_ns=stamp_to_ns(msg.start), end_ns=stamp_to_ns(msg.end), best_ns=best.stamp_ns,
         score=float(msg.score), frame_seqs=tuple(int(s) for s in msg.frame_seqs), best=best, hits=int(msg.hits),
+        description=msg.description, description_source=msg.description_source, text_score=float(msg.text_score),
     )  # fmt: skip
 
 

@@ -73,6 +73,7 @@ from videorag_ros.ros.live_tuning import LiveTuning
 from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
 from videorag_ros.ros.query_server import QueryServer
+from videorag_ros.ros.slowloop_bridge import SlowLoopBridge
 
 
 @dataclass(slots=True)
@@ -107,6 +108,7 @@ class _EdgeRuntime(Node):
         self.fleet: FleetTap | None = None
         self._active_handles: list[Any] = []  # subscriptions and timers of the active state
         self.actions: ActionAdapters | None = None
+        self.slowloop: SlowLoopBridge | None = None
         self._diag_timer: Timer | None = None
         self._sim_time = False
 
@@ -187,6 +189,9 @@ class _EdgeRuntime(Node):
             self.get_logger().info(f"outputs: {self.actions.describe()}")
         else:
             self.actions.resume()
+        if cfg.slowloop.enabled and self._queries is not None:  # while active; the worker only hands it frames
+            self.slowloop = SlowLoopBridge(self, self.pipeline, self.actions, cfg, known_cameras=self.pipeline.known_cameras)
+            self.slowloop.serve_ask(self._queries)
         for cam in cfg.cameras:
             self._subscribe(cam)
         self._active_handles.append(self.create_timer(cfg.watchdog.period_s, self._check_watchdogs, callback_group=safety))
@@ -210,6 +215,9 @@ class _EdgeRuntime(Node):
             self._mailbox.close()
             self._worker.join(timeout=2.0)
             self._started = False
+        if self.slowloop is not None:
+            self.slowloop.close()
+            self.slowloop = None
         for handle in self._active_handles:
             if isinstance(handle, Timer):
                 self.destroy_timer(handle)
@@ -338,6 +346,8 @@ class _EdgeRuntime(Node):
         remembered = pipeline.remember(result, rgb)
         if self.fleet is not None:
             self.fleet.offer(result, remembered)
+        if self.slowloop is not None:
+            self.slowloop.offer(result, rgb)
 
     # --- queries (service thread, off the trigger path) --------------------------------------
     def _on_query(self, request: Any, response: Any) -> Any:
@@ -468,6 +478,8 @@ class _EdgeRuntime(Node):
         msg = build_diagnostics(self.pipeline, self._mailbox.dropped, conversions, self.watchdog.active(), self.config, outputs=state, extra=extra)
         if self.fleet is not None:
             msg.status.append(self.fleet.diagnostic_status())
+        if self.slowloop is not None:
+            msg.status.append(self.slowloop.diagnostic_status())
         msg.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(msg)
 

@@ -43,6 +43,15 @@ class QueryServer:
         self._thread = threading.Thread(target=self._spin, name="videorag-queries", daemon=True)
         self._thread.start()
 
+    def add_service(self, srv_type: Any, name: str, callback: Callable[[Any, Any], Any]) -> Any:
+        """Serve another service of the edge node (``<edge>/<name>``, e.g. the slow loop's ``ask``) from
+        this node and thread: one helper node and executor for every service off the frame path.
+
+        Returns:
+            The rclpy service (``node.destroy_service`` removes it).
+        """
+        return self.node.create_service(srv_type, f"{self.service_name.rsplit('/', 1)[0]}/{name}", callback)
+
     def _spin(self) -> None:
         with contextlib.suppress(ExternalShutdownException, ShutdownException):
             self._executor.spin()

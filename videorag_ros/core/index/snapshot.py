@@ -7,13 +7,17 @@ Layout (all integers little-endian)::
     hlen     u32   length of the JSON header
     blen     u64   length of the body
     sha256   32 B  of header + body
-    header   hlen  UTF-8 JSON: dim, count, camera/reason tables, section offsets, metadata
+    header   hlen  UTF-8 JSON: dim, count, camera/reason tables, section offsets, metadata,
+                   and (version 2) the slow loop's descriptions of moments
     body     blen  vectors <f4 (count x dim), stamps <i8, cameras <i4, frame seqs <i8,
                    reasons <i4, thumbnail lengths <i8 (-1 = none), thumbnail bytes
 
 Entries are stored oldest first; the HNSW graph is not stored (it is rebuilt from the vectors
 on load, in the background). No pickle anywhere: the arrays are raw buffers read with
 ``np.frombuffer`` after the length and checksum checks.
+
+Version 2 added ``descriptions`` to the header (a list of objects, see
+``descriptions.Description``); version 1 files are still read (with no descriptions).
 
 Writing goes to a temporary file in the same directory, is fsynced, and renamed over the
 target, then the directory is fsynced. Before the rename the current file, when it verifies,
@@ -37,10 +41,13 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import TemporalIndexError
+from videorag_ros.core.index.descriptions import Description
 from videorag_ros.core.printable import bounded_repr
 
 MAGIC = b"VRAGIDX\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: no descriptions
+MAX_DESCRIPTIONS = 100_000
 _PREFIX = struct.Struct("<8sIIQ32s")
 _MAX_HEADER = 64 * 1024 * 1024
 MAX_DIM = 16384  # as a model manifest's embedding_dim
@@ -64,6 +71,7 @@ class SnapshotData:
         camera_names: Camera id per code.
         reason_names: Gate reason per code.
         meta: Free-form JSON metadata (counters, settings, creation time).
+        descriptions: The slow loop's descriptions of moments, oldest first.
     """
 
     dim: int
@@ -76,6 +84,7 @@ class SnapshotData:
     camera_names: list[str]
     reason_names: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    descriptions: list[Description] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.stamps)
@@ -137,7 +146,8 @@ def write_snapshot(path: str | Path, data: SnapshotData) -> int:
     sections["thumbs"] = [offset, thumbs_total]
     body_len = offset + thumbs_total
     header = json.dumps(
-        {"dim": data.dim, "count": n, "camera_names": data.camera_names, "reason_names": data.reason_names, "sections": sections, "meta": data.meta},
+        {"dim": data.dim, "count": n, "camera_names": data.camera_names, "reason_names": data.reason_names, "sections": sections, "meta": data.meta,
+         "descriptions": [d.as_dict() for d in data.descriptions]},
         sort_keys=True,
     ).encode()
     tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
@@ -260,8 +270,8 @@ def read_snapshot(path: str | Path, *, max_bytes: int | None = None) -> Snapshot
         magic, version, hlen, blen, digest = _PREFIX.unpack(prefix)
         if magic != MAGIC:
             raise _fail(p, f"is not a videorag index snapshot (magic {magic!r}, expected {MAGIC!r})")
-        if version != FORMAT_VERSION:
-            raise _fail(p, f"has format version {version}; this build reads version {FORMAT_VERSION}")
+        if version not in READABLE_VERSIONS:
+            raise _fail(p, f"has format version {version}; this build reads version {FORMAT_VERSION} (and older: {', '.join(map(str, READABLE_VERSIONS[:-1]))})")
         expected = _PREFIX.size + hlen + blen
         if hlen > _MAX_HEADER or size != expected:
             state = "is truncated" if size < expected else "has trailing bytes"
@@ -286,6 +296,7 @@ def _parse(p: Path, header_bytes: bytes, body: bytes) -> SnapshotData:
         cams, reasons = header["camera_names"], header["reason_names"]
         sections = {str(k): (v[0], v[1]) for k, v in header["sections"].items()}
         meta = header.get("meta") or {}
+        raw_descriptions = header.get("descriptions", [])
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as err:
         raise _fail(p, f"has an unreadable header: {type(err).__name__}: {str(err)[:200]}") from err
     if not (_is_int(dim) and 0 < dim <= MAX_DIM and _is_int(n) and 0 <= n <= len(body) // (4 * dim)):
@@ -293,6 +304,12 @@ def _parse(p: Path, header_bytes: bytes, body: bytes) -> SnapshotData:
     names_ok = all(isinstance(x, list) and len(x) <= MAX_NAMES and all(isinstance(v, str) and len(v) <= MAX_NAME_CHARS for v in x) for x in (cams, reasons))
     if not names_ok or not isinstance(meta, dict) or not all(_is_int(o) and _is_int(b) for o, b in sections.values()):
         raise _fail(p, "has an invalid header (camera/reason tables, sections or meta of the wrong type or size)")
+    if not isinstance(raw_descriptions, list) or len(raw_descriptions) > MAX_DESCRIPTIONS:
+        raise _fail(p, f"has a 'descriptions' entry that is not a list of at most {MAX_DESCRIPTIONS} objects")
+    try:
+        descriptions = [Description.from_dict(d) for d in raw_descriptions]
+    except TemporalIndexError as err:
+        raise _fail(p, f"has an invalid description: {err}") from err
     arrays: dict[str, npt.NDArray[Any]] = {}
     for name, dtype in _SECTIONS:
         want = n * np.dtype(dtype).itemsize * (dim if name == "vectors" else 1)
@@ -328,4 +345,5 @@ def _parse(p: Path, header_bytes: bytes, body: bytes) -> SnapshotData:
         camera_names=cams,
         reason_names=reasons,
         meta=meta,
+        descriptions=descriptions,
     )

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from videorag_ros.core.errors import TemporalIndexError
+from videorag_ros.core.index.descriptions import Description, DescriptionStore
 from videorag_ros.core.index.maintenance import ProbeController, RecallTracker, probe_ladder, recall_at_k
 from videorag_ros.core.index.moments import build_moments
 from videorag_ros.core.index.planner import CostModel, Plan, enough_probes, plan_query
@@ -127,6 +128,7 @@ class TemporalIndex:
         self._busy = False
         self._worker: threading.Thread | None = None
         self._closed = False
+        self.descriptions = DescriptionStore()  # the slow loop's texts about moments (see add_description)
 
     def __len__(self) -> int:
         with self._lock:
@@ -208,6 +210,19 @@ class TemporalIndex:
                 for p, v in zip(payloads[c0 : c0 + step], vecs[c0 : c0 + step], strict=True):
                     self._append(v, p)
                 self.inserts += len(vecs[c0 : c0 + step])
+
+    def add_description(self, description: Description) -> None:
+        """Remember what the slow loop said about a span (forgotten with the frames: TTL, capacity).
+
+        Raises:
+            TemporalIndexError: An invalid description (see ``Description.check``).
+        """
+        with self._lock:
+            ring = self._ring
+            horizon = int(ring.stamps[ring.first % self.capacity]) if len(ring) else None
+        self.descriptions.add(description)
+        if horizon is not None:
+            self.descriptions.forget_before(horizon)
 
     # --- search --------------------------------------------------------------------------
     def search(
@@ -548,6 +563,7 @@ class TemporalIndex:
         return SnapshotData(
             dim=self.dim, vectors=vectors[cut:], stamps=stamps[cut:], cameras=cam_col[cut:].astype(np.int32), seqs=seqs[cut:],
             reasons=reason_col[cut:].astype(np.int32), thumbnails=thumbs[cut:], camera_names=cams, reason_names=reasons, meta=meta,
+            descriptions=self.descriptions.all(),
         )  # fmt: skip
 
     def save(self, path: str | Path) -> int:
@@ -617,6 +633,7 @@ class TemporalIndex:
             self.recall.clear()
             self._probe_ctl.clear()
             self._probes, self._exact_reason = self.probes, None
+        self.descriptions.replace(data.descriptions)
         return len(ring)
 
     def __enter__(self) -> TemporalIndex:

@@ -46,6 +46,11 @@ class Moment:
         frame_seqs: Sequence numbers of the remembered frames in ``[start_ns, end_ns]``, in time order.
         best: Payload of the best hit (with its thumbnail when one was kept).
         hits: Number of search hits merged into this moment.
+        description: The slow loop's description of this span (the best text match to the query,
+            else the latest), empty when none was stored.
+        description_source: Who wrote ``description`` (a model, or the offline caption ranker).
+        text_score: Text match (0..1) of ``description`` to the query; the ranking fuses it with
+            ``score`` (see ``core/query.py``).
     """
 
     camera_id: str
@@ -56,6 +61,9 @@ class Moment:
     frame_seqs: tuple[int, ...]
     best: Payload
     hits: int = 1
+    description: str = ""
+    description_source: str = ""
+    text_score: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
