@@ -1,4 +1,4 @@
-"""Regenerate the README's parameter tables from the parameter table in videorag_ros/core/config.py.
+"""Regenerate the README's parameter tables from the parameter table in videorag_ros/core/config/table.py.
 
     python tools/readme_params.py          # print the tables
     python tools/readme_params.py --write  # replace them in README.md
