@@ -279,6 +279,21 @@ def test_periodic_jobs_are_coalesced_so_they_never_push_out_trigger_jobs(tiny_en
     assert loop.stats()["slowloop.jobs.period_coalesced"] == 9 and loop.stats()["slowloop.jobs.dropped"] == 0
 
 
+def test_a_still_camera_is_not_described_again_until_a_new_frame_arrives(tiny_encoder, disk_png: Path) -> None:
+    cfg = _config(tiny_encoder, disk_png)
+    pipe = EdgePipeline(cfg, tiny_encoder)
+    describer, _ = build_describer(cfg.slowloop, tiny_encoder)
+    loop = SlowLoop(cfg.slowloop, describer, index=pipe.index, triggers=cfg.triggers)
+    _drive(pipe, loop, frames=slice(0, 3))
+    loop._schedule_period()
+    assert len(_run_pending(loop)) == 1
+    loop._schedule_period()  # the same newest frame: nothing to say that was not said
+    assert loop.jobs.snapshot() == [] and loop.stats()["slowloop.jobs.period_unchanged"] == 1
+    _drive(pipe, loop, frames=slice(3, 4), start=50)
+    loop._schedule_period()
+    assert [j.reason for j in loop.jobs.snapshot()] == ["period"]
+
+
 def test_a_trigger_job_that_waited_too_long_for_the_cache_uses_the_memory(tiny_encoder, disk_png: Path) -> None:
     cfg = _config(tiny_encoder, disk_png, **{"slowloop.frame_cache_s": 0.5})  # the cache forgets after half a second
     pipe = EdgePipeline(cfg, tiny_encoder)

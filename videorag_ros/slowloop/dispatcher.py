@@ -175,6 +175,7 @@ class SlowLoop:
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._rotation = 0
+        self._period_seen: dict[str, int] = {}  # camera -> newest frame stamp when its last periodic description was queued
         self._last_latched_job: dict[tuple[str, str], float] = {}
         self._threads: list[threading.Thread] = []
         self.prepared = threading.Event()
@@ -285,6 +286,14 @@ class SlowLoop:
             # another would only push out trigger jobs when the rate limit is the bottleneck.
             self.count("jobs.period_coalesced")
             return
+        latest = self.cache.latest(cam)
+        if latest is not None and self._period_seen.get(cam) == latest.stamp_ns:
+            # Nothing new on this camera since its last periodic description (a still scene the
+            # gate admits nothing from): describing the same moment again only spends the rate limit.
+            self.count("jobs.period_unchanged")
+            return
+        if latest is not None:
+            self._period_seen[cam] = latest.stamp_ns
         self.jobs.put(Job(DESCRIBE, cam, PERIOD, self._clock()))
 
     def _schedule_latched(self) -> None:
