@@ -115,6 +115,8 @@ def test_keyframes_and_the_moment_best_frame_reach_the_embedded_store_with_the_p
     assert values["_level"] == "0" and values["dropped"] == "0" and values["robot_id"] == "rob1"
     assert int(values["selected"]) < int(g.monitor.camera_values("front")["embedded"])  # selected frames, not every admitted one
     assert "fleet_handoff.p99_ms" in g.monitor.pipeline_values()
+    # The slow loop (offline describer) describes the trigger's moment; its points get the text.
+    assert wait_until(lambda: int(g.fleet_values().get("described", 0)) >= 1, 20.0, spin=g.spin), g.fleet_values()
     g.close()  # the node stops its exporter and the store worker: the store is free to open
     store = open_store(FleetConfig(path=str(store_dir)), dim=_dim(store_dir), create=False)
     try:
@@ -126,6 +128,8 @@ def test_keyframes_and_the_moment_best_frame_reach_the_embedded_store_with_the_p
         moment = next(p for p in points if p.kind == "moment")
         assert moment.trigger == "disk_ahead" and moment.trigger_score >= 0.95 and moment.moment_start_ns <= moment.stamp_ns <= moment.moment_end_ns
         assert moment.thumbnail is not None and moment.thumbnail[:3] == b"\xff\xd8\xff"
+        described = [p for p in points if p.description]
+        assert described and all(p.description_source.startswith("offline caption ranker") for p in described), [(p.kind, p.description) for p in points]
         posed = [p for p in points if p.pose is not None]
         assert posed and all(p.pose.frame_id == "map" and p.pose.y == -1.5 for p in posed if p.pose)
     finally:

@@ -192,6 +192,8 @@ class _EdgeRuntime(Node):
         if cfg.slowloop.enabled and self._queries is not None:  # while active; the worker only hands it frames
             self.slowloop = SlowLoopBridge(self, self.pipeline, self.actions, cfg, known_cameras=self.pipeline.known_cameras)
             self.slowloop.serve_ask(self._queries)
+            if self.fleet is not None:  # the fleet's points carry the descriptions of their moments
+                self.slowloop.on_description = self.fleet.describe
         for cam in cfg.cameras:
             self._subscribe(cam)
         self._active_handles.append(self.create_timer(cfg.watchdog.period_s, self._check_watchdogs, callback_group=safety))

@@ -39,6 +39,7 @@ from videorag_ros.fleet.point import FleetPoint, Pose
 from videorag_ros.fleet.selector import MomentSelector
 
 POSE_HISTORY = 64
+RECENT_POINTS = 256  # points kept to attach later descriptions to (a few minutes of keyframes)
 POSE_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)  # takes reliable and best-effort publishers
 
 
@@ -82,7 +83,11 @@ class FleetTap:
         self._selector = MomentSelector(robot_id=cfg.robot_id, model=pipeline.encoder.name, keyframe_interval_s=cfg.keyframe_interval_s, moment_max_s=cfg.moment_max_s)
         self._poses: deque[tuple[int, Pose]] = deque(maxlen=POSE_HISTORY)
         self._pose_lock = threading.Lock()
+        # Points sent lately, so a description the slow loop writes afterwards can be added to them.
+        self._recent: deque[FleetPoint] = deque(maxlen=RECENT_POINTS)
+        self._recent_lock = threading.Lock()
         self.points = 0
+        self.described = 0
         if cfg.pose_topic:
             node.create_subscription(_pose_type(cfg.pose_type), cfg.pose_topic, self._on_pose, POSE_QOS)
         self.exporter = FleetExporter(cfg, dim=pipeline.encoder.dim).start()
@@ -124,13 +129,33 @@ class FleetTap:
             p = replace(p, pose=pose)
         self.exporter.offer(p)
         self.points += 1
+        with self._recent_lock:
+            self._recent.append(p)
+
+    def describe(self, camera_id: str, start_ns: int, end_ns: int, text: str, source: str) -> None:
+        """The slow loop's thread: a description of ``[start_ns, end_ns]`` on a camera joins the points sent from that span.
+
+        The points are offered again with the description (same id: the store overwrites them),
+        so the fleet can match and show what the slow loop said; the frame path is not involved.
+        """
+        from dataclasses import replace
+
+        updated = []
+        with self._recent_lock:
+            for i, p in enumerate(self._recent):  # by position: points hold numpy vectors, == would compare them
+                if p.camera_id == camera_id and start_ns <= p.stamp_ns <= end_ns and not p.description:
+                    self._recent[i] = replace(p, description=text, description_source=source)
+                    updated.append(self._recent[i])
+        for p in updated:
+            self.exporter.offer(p)
+        self.described += len(updated)
 
     def diagnostic_status(self) -> DiagnosticStatus:
         """``videorag: fleet``: state, backlog, sent, dropped, rejected, retries, last error, TTL sweeps."""
         s = self.exporter.stats()
         values = {
             "state": s.state, "store": s.store, "robot_id": self._cfg.robot_id, "backlog": s.backlog, "outbox_capacity": self._cfg.outbox_capacity,
-            "selected": self.points, "sent": s.sent, "dropped": s.dropped, "rejected": s.rejected, "retries": s.retries,
+            "selected": self.points, "described": self.described, "sent": s.sent, "dropped": s.dropped, "rejected": s.rejected, "retries": s.retries,
             "worker_restarts": s.worker_restarts, "open_moments": self._selector.open_moments(),
             "last_error": s.last_error or "none", "last_error_age_s": "n/a" if s.last_error_age_s is None else f"{s.last_error_age_s:.1f}",
             "send.p50_ms": f"{s.send_ms.get('p50', 0.0):.2f}", "send.p99_ms": f"{s.send_ms.get('p99', 0.0):.2f}",

@@ -87,6 +87,8 @@ class SlowLoopBridge:
             verdicts=_Verdicts(actions, edge), on_output=self._publish,
         )  # fmt: skip
         self.handoff = StageStats(window=2048)
+        # Called with each description (the loop's thread), e.g. to add it to the fleet's points.
+        self.on_description: Callable[[str, int, int, str, str], None] | None = None
         self.ask_service = f"{edge.get_fully_qualified_name().rstrip('/')}/ask"
         self._ask: tuple[QueryServer, Any] | None = None
         self.loop.start()
@@ -111,6 +113,8 @@ class SlowLoopBridge:
 
     def _publish(self, out: Output) -> None:
         (self._verdict_pub if out.kind == "verify" else self._desc_pub).publish(output_to_msg(out))
+        if out.kind != "verify" and self.on_description is not None:
+            self.on_description(out.camera_id, out.start_ns, out.end_ns, out.text, out.source)
         if out.kind == "verify":
             self._node.get_logger().info(f"verdict {out.verdict} for '{out.trigger}' on camera '{out.camera_id}' ({out.action}) from {out.source}")
 
