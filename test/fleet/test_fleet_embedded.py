@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("qdrant_edge", reason="the 'fleet' extra (qdrant-edge-py) is not installed: pip install 'videorag[fleet]'")
 pytest.importorskip("qdrant_client", reason="the 'fleet' extra (qdrant-client) is not installed: pip install 'videorag[fleet]'")
 
+from test.support.waiting import wait_for
 from videorag_ros.cli.fleet import main as fleet_main
 from videorag_ros.core.config import FleetConfig
 from videorag_ros.fleet.errors import SchemaMismatch
@@ -31,14 +32,6 @@ def vec(seed: int, dim: int = 16) -> np.ndarray:
     v = np.random.default_rng(seed).normal(size=dim).astype(np.float32)
     return v / np.linalg.norm(v)
 
-
-def wait_for(pred: Callable[[], bool], timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

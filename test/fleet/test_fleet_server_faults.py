@@ -5,7 +5,7 @@ servers on 127.0.0.1 answering like Qdrant's REST API does when it fails (test/f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -21,14 +21,6 @@ from videorag_ros.fleet.store import open_store
 
 CAPACITY, BATCH = 20, 5
 
-
-def wait_for(pred: Callable[[], bool], timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def point(i: int) -> FleetPoint:

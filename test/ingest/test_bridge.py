@@ -16,19 +16,11 @@ import pytest
 
 pytest.importorskip("av", reason="the 'ingest' extra (av) is not installed: pip install 'videorag[ingest]'")
 
+from test.support.waiting import wait_for
 from videorag_ros.bench.rigs.streams import MjpegServer, StreamServer, free_port
 from videorag_ros.ingest.bridge import BridgeConfig, StreamBridge
 from videorag_ros.ingest.frame import IngestFrame
 from videorag_ros.ingest.source import parse_source
-
-
-def wait_for(pred: Callable[[], bool], timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 class Sink:

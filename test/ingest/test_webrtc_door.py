@@ -16,6 +16,7 @@ pytest.importorskip("aiohttp", reason="the 'ingest' extra (aiohttp) is not insta
 
 import aiohttp
 
+from test.support.waiting import wait_for
 from videorag_ros.bench.rigs.streams import moving_frame
 from videorag_ros.ingest.errors import AuthError, IngestError
 from videorag_ros.ingest.frame import IngestFrame
@@ -24,14 +25,6 @@ from videorag_ros.ingest.webrtc_server import SERVER, WebRtcConfig, WebRtcIngest
 
 TOKEN = "webrtc-token-0123456789abcdef"
 
-
-def wait_for(pred: Callable[[], bool], timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 @pytest.fixture

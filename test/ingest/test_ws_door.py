@@ -22,6 +22,7 @@ pytest.importorskip("websockets.asyncio.server", reason="the 'ingest' extra (web
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from test.support.waiting import wait_for
 from videorag_ros.ingest import ws_protocol as proto
 from videorag_ros.ingest.frame import IngestFrame
 from videorag_ros.ingest.ws_server import SERVER, WsConfig, WsIngestServer
@@ -35,14 +36,6 @@ def jpeg(seed: int = 0, width: int = 64, height: int = 48) -> bytes:
     assert ok
     return buf.tobytes()
 
-
-def wait_for(pred: Callable[[], bool], timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
 
 
 class Published:

@@ -20,6 +20,7 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 from std_msgs.msg import Bool
 
+from test.support.waiting import wait_for
 from videorag_ros.core.errors import ConfigError
 from videorag_ros.ros import qos
 from videorag_ros.ros.conversions import ns_to_stamp
@@ -46,15 +47,6 @@ def _overrides(model: Path, **extra: Any) -> list[Parameter[Any]]:
 
 def _set(node: Any, name: str, value: Any) -> Any:
     return node.set_parameters([Parameter(name, value=value)])[0]
-
-
-def _wait(cond: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
 def _frame(i: int) -> np.ndarray:
@@ -184,18 +176,18 @@ def test_managed_node_configures_activates_and_fails_safe_when_deactivated(ctx: 
         time.sleep(0.3)
         assert got == []  # inactive: still nothing published
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-        assert _wait(lambda: len(got) >= 3) and not any(v for _, v in got)  # clear, with heartbeats
+        assert wait_for(lambda: len(got) >= 3) and not any(v for _, v in got)  # clear, with heartbeats
         msg = Image(height=48, width=64, encoding="rgb8", step=64 * 3, data=_frame(0).tobytes())
         msg.header.stamp = ns_to_stamp(time.time_ns())
         camera.publish(msg)
-        assert _wait(lambda: node.pipeline.counters.get("front", "received") >= 1)
+        assert wait_for(lambda: node.pipeline.counters.get("front", "received") >= 1)
         assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
-        assert _wait(lambda: got[-1][1])  # an explicit stop
+        assert wait_for(lambda: got[-1][1])  # an explicit stop
         n = len(got)
         time.sleep(0.5)
         assert len(got) == n  # and no heartbeats: 10 would have come at 20 Hz
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-        assert _wait(lambda: not got[-1][1])  # clear again
+        assert wait_for(lambda: not got[-1][1])  # clear again
         assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
         assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
         assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS  # and again, after a cleanup
@@ -238,7 +230,7 @@ def test_debug_image_is_published_rate_capped(ctx: Any, tiny_model_dir: Path, sp
             msg.header.stamp = ns_to_stamp(time.time_ns())
             camera.publish(msg)
             time.sleep(1 / 30)
-        assert _wait(lambda: len(pictures) >= 2)
+        assert wait_for(lambda: len(pictures) >= 2)
         elapsed = time.monotonic() - t0 + 0.5
         assert len(pictures) <= 5 * elapsed + 1
         pic = pictures[-1]
@@ -267,7 +259,7 @@ def test_under_sim_time_latencies_are_measured_against_the_sim_clock(ctx: Any, t
     spun(player)
     sim_ns = 1_000 * 1_000_000_000  # a bag recorded 1000 s after the epoch: wall clock minus this stamp is ~56 years
     try:
-        assert _wait(lambda: clock_pub.get_subscription_count() >= 1)
+        assert wait_for(lambda: clock_pub.get_subscription_count() >= 1)
         for i in range(20):
             sim_ns += 50 * MS
             clock_pub.publish(Clock(clock=ns_to_stamp(sim_ns)))
@@ -276,7 +268,7 @@ def test_under_sim_time_latencies_are_measured_against_the_sim_clock(ctx: Any, t
             msg.header.stamp = ns_to_stamp(sim_ns - 5 * MS)  # exposed 5 ms of sim time before the clock tick
             camera.publish(msg)
             time.sleep(0.04)
-        assert _wait(lambda: node.pipeline.counters.get("front", "embedded") >= 5)
+        assert wait_for(lambda: node.pipeline.counters.get("front", "embedded") >= 5)
         g2d = node.pipeline.stats.summary(("glass_to_decision",))["glass_to_decision"]
         assert 0 < g2d["p50"] < 10_000  # milliseconds in the sim domain, not decades
         assert node.pipeline.counters.get("front", "over_budget") <= 2  # a loaded machine may exceed 100 ms now and then
