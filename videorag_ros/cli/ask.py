@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from videorag_ros.cli.time_range import add_time_range_args, time_range
 from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.index import Moment
-from videorag_ros.core.timefmt import format_stamp, parse_time
+from videorag_ros.core.timefmt import format_stamp
 from videorag_ros.slowloop.ask import DEFAULT_ASK_K, AskAnswer
 from videorag_ros.slowloop.sanitize import escape_control, escape_line
 
@@ -30,9 +31,7 @@ from videorag_ros.slowloop.sanitize import escape_control, escape_line
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="videorag ask", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("question", help='e.g. "did anyone walk past the charger?"')
-    p.add_argument("--last", metavar="DURATION", help="only the last DURATION of the memory: 30s, 5m, 1h")
-    p.add_argument("--since", help="only moments at or after this time (a relative time needs '=': --since=-5m)")
-    p.add_argument("--until", help="only moments at or before this time")
+    add_time_range_args(p)
     p.add_argument("--camera", action="append", default=[], help="only this camera id (repeatable)")
     p.add_argument("--k", type=int, default=DEFAULT_ASK_K, help=f"moments retrieved and shown to the describer (default {DEFAULT_ASK_K}, at most 8)")
     p.add_argument("--context", type=float, default=2.0, help="seconds of context around each hit (default 2)")
@@ -48,12 +47,6 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--sheet", type=Path, help="write a contact sheet PNG of the cited moments")
     out.add_argument("--no-thumbnails", action="store_true", help="ask the node to leave thumbnails out")
     return p
-
-
-def _times(args: argparse.Namespace, now_ns: int) -> tuple[int | None, int | None]:
-    since = parse_time(args.since or f"-{args.last}", now_ns=now_ns) if args.since or args.last else None
-    until = parse_time(args.until, now_ns=now_ns) if args.until else None
-    return since, until
 
 
 def ask_snapshot(args: argparse.Namespace) -> AskAnswer:
@@ -76,7 +69,7 @@ def ask_snapshot(args: argparse.Namespace) -> AskAnswer:
         thumbs = sum(len(t) for t in data.thumbnails if t)
         with TemporalIndex(dim=data.dim, capacity=max(1, len(data)), ttl_s=0.0, recall_floor=0.0, thumbnail_budget_bytes=thumbs) as index:
             index.load_data(data, source=str(args.index), approximate=False)
-            since, until = _times(args, int(data.stamps.max()) if len(data) else time.time_ns())
+            since, until = time_range(args, int(data.stamps.max()) if len(data) else time.time_ns())
             return answer_question(
                 args.question, index=index, encoder=encoder, describer=describer, since_ns=since, until_ns=until,
                 cameras=tuple(args.camera), k=args.k, context_s=args.context, known_cameras=index.camera_ids(),
@@ -93,7 +86,7 @@ def ask_node(args: argparse.Namespace) -> AskAnswer:
     from videorag_ros.cli.query import ServiceRefused, ServiceUnavailable
     from videorag_ros.ros.conversions import msg_to_moment, ns_to_stamp
 
-    since, until = _times(args, time.time_ns())
+    since, until = time_range(args, time.time_ns())
     req = Ask.Request()
     req.question, req.camera_ids, req.k, req.context_s, req.no_thumbnails = args.question, list(args.camera), args.k, args.context, args.no_thumbnails
     if since is not None:

@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from videorag_ros.cli.time_range import add_time_range_args, time_range
 from videorag_ros.core.printable import printable
 
 if TYPE_CHECKING:
@@ -59,9 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("text", help='what to look for, e.g. "a spill on the floor"')
     q.add_argument("--robot", action="append", default=[], help="only this robot (repeatable)")
     q.add_argument("--camera", action="append", default=[], help="only this camera id (repeatable)")
-    q.add_argument("--since", help="only at or after this time (relative needs '=': --since=-2h)")
-    q.add_argument("--until", help="only at or before this time")
-    q.add_argument("--last", metavar="DURATION", help="only the last DURATION (same as --since=-DURATION)")
+    add_time_range_args(q)
     q.add_argument("--k", type=int, default=5, help="moments wanted (default 5)")
     q.add_argument("--context", type=float, default=5.0, help="seconds within which hits on one camera merge (default 5)")
     q.add_argument("--json", action="store_true", help="print the result as one JSON object (last line)")
@@ -219,13 +218,11 @@ def _robot_filter(robot: str) -> Any:
 # --- query -----------------------------------------------------------------------------------
 def query(args: argparse.Namespace) -> dict[str, Any]:
     """Answer a fleet query; returns the answer as JSON-ready values (and the moments for the sheet)."""
-    from videorag_ros.core.timefmt import parse_time
     from videorag_ros.fleet.query import FleetQuery, answer_fleet_query
 
-    now = time.time_ns()
-    since = parse_time(args.since or f"-{args.last}", now_ns=now) if args.since or args.last else None
+    since, until = time_range(args, time.time_ns())
     q = FleetQuery(text=args.text, robots=tuple(args.robot), cameras=tuple(args.camera), since_ns=since,
-                   until_ns=parse_time(args.until, now_ns=now) if args.until else None, k=args.k, context_s=args.context)  # fmt: skip
+                   until_ns=until, k=args.k, context_s=args.context)  # fmt: skip
     q.validate()
     cfg = _config(args)
     encoder, store = _open(cfg, create=False)

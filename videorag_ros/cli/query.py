@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from videorag_ros.cli.time_range import add_time_range_args, time_range
 from videorag_ros.core.errors import VideoragError
 from videorag_ros.core.index import Moment
 from videorag_ros.core.printable import printable
 from videorag_ros.core.query import DEFAULT_K, MomentQuery, QueryAnswer
 from videorag_ros.core.safe_files import check_output_path
-from videorag_ros.core.timefmt import format_stamp, parse_time
+from videorag_ros.core.timefmt import format_stamp
 from videorag_ros.slowloop.sanitize import escape_line
 
 # The node refuses compressed payloads over its max_compressed_bytes (16 MiB by default).
@@ -35,9 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="videorag query", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("text", nargs="?", default="", help='what to look for, e.g. "a person near the pallet"')
     p.add_argument("--image", type=Path, help="query with an image instead of a text (find frames that look like it)")
-    p.add_argument("--last", metavar="DURATION", help="only the last DURATION of the memory: 30s, 5m, 1h (same as --since=-5m)")
-    p.add_argument("--since", help="only moments at or after this time (a relative time needs '=': --since=-5m)")
-    p.add_argument("--until", help="only moments at or before this time")
+    add_time_range_args(p)
     p.add_argument("--camera", action="append", default=[], help="only this camera id (repeatable)")
     p.add_argument("--k", type=int, default=DEFAULT_K, help=f"moments wanted (default {DEFAULT_K})")
     p.add_argument("--context", type=float, default=2.0, help="seconds of context around each hit; overlapping moments merge (default 2)")
@@ -68,11 +67,12 @@ def _read_image(path: Path) -> Any:
 
 
 def _build_query(args: argparse.Namespace, now_ns: int, *, decode_image: bool = True) -> MomentQuery:
+    since_ns, until_ns = time_range(args, now_ns)
     return MomentQuery(
         text=args.text,
         image=_read_image(args.image) if args.image and decode_image else None,
-        since_ns=parse_time(args.since or f"-{args.last}", now_ns=now_ns) if args.since or args.last else None,
-        until_ns=parse_time(args.until, now_ns=now_ns) if args.until else None,
+        since_ns=since_ns,
+        until_ns=until_ns,
         cameras=tuple(args.camera),
         k=args.k,
         context_s=args.context,
