@@ -135,6 +135,8 @@ class EdgePipeline:
         return generation
 
     def _apply_queued(self) -> None:
+        if self._queued is None:  # the common case, every frame: no lock (one attribute read under the GIL)
+            return
         with self._queue_lock:
             queued, self._queued = self._queued, None
         if queued is None:

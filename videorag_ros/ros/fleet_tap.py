@@ -20,6 +20,7 @@ import math
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
@@ -124,9 +125,7 @@ class FleetTap:
     def _send(self, p: FleetPoint) -> None:
         pose = self._pose_at(p.stamp_ns) if self._cfg.pose_topic else None
         if pose is not None:
-            from dataclasses import replace
-
-            p = replace(p, pose=pose)
+                p = replace(p, pose=pose)
         self.exporter.offer(p)
         self.points += 1
         with self._recent_lock:
@@ -138,8 +137,6 @@ class FleetTap:
         The points are offered again with the description (same id: the store overwrites them),
         so the fleet can match and show what the slow loop said; the frame path is not involved.
         """
-        from dataclasses import replace
-
         updated = []
         with self._recent_lock:
             for i, p in enumerate(self._recent):  # by position: points hold numpy vectors, == would compare them
