@@ -57,8 +57,12 @@ def graph(tmp_path_factory: pytest.TempPathFactory, ros_domain: int) -> Iterator
 
 
 def _replay(graph: EdgeGraph, bag: Path, log: Path) -> dict[str, Any]:
-    """`videorag replay --restamp` as a process once every topic has the node's subscription; its JSON summary."""
-    proc = start(["replay", str(bag), "--restamp", "--wait-for-subscribers", "1", "--json"], child_env(graph.domain_id), log_path=str(log))
+    """`videorag replay --restamp` as a process once every topic has the node's subscription; its JSON summary.
+
+    One message per topic, best effort: the replay sees the node's subscription a moment before the node
+    accepts the replay's data, and on a loaded machine that moment has exceeded the default 0.5 s settle.
+    """
+    proc = start(["replay", str(bag), "--restamp", "--wait-for-subscribers", "1", "--settle", "2", "--json"], child_env(graph.domain_id), log_path=str(log))
     try:
         done = wait_until(lambda: proc.poll() is not None, 60.0, spin=graph.spin)
     finally:
@@ -79,7 +83,7 @@ def test_real_bag_replayed_into_the_node(bag_name: str, graph: EdgeGraph, tmp_pa
     def settled() -> bool:
         return all(int(graph.monitor.camera_values(cam).get("received", 0)) >= 1 and _handled(graph.monitor.camera_values(cam)) >= 1 for cam in cameras)
 
-    assert wait_until(settled, 30.0, spin=graph.spin), {cam: graph.monitor.camera_values(cam) for cam in cameras}
+    assert wait_until(settled, 30.0, spin=graph.spin), json.dumps({cam: graph.monitor.camera_values(cam) for cam in cameras})
     graph.spin(1.0)  # a fresh diagnostics message after the last decision
     assert graph.proc.poll() is None, "edge node died on a real recording"
     for cam in cameras:

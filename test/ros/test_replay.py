@@ -233,7 +233,11 @@ def test_cli_replays_and_prints_a_json_summary(bags: dict[str, Path], listener: 
         # a wall-clock stamp and a bag-time clock contradict each other
         (["--restamp", "--clock"], 2, "--restamp stamps frames with the wall clock"),
         # a rate of zero would never publish
-        (["--rate", "0"], 2, "rate must be > 0"),
+        (["--rate", "0"], 2, "rate must be a finite number > 0"),
+        # not-a-number and infinity pass a plain range check; they are refused by name
+        (["--rate", "inf"], 2, "rate must be a finite number > 0"),
+        (["--settle", "nan"], 2, r"settle_s must be finite and >= 0; got .*nan"),
+        (["--wait-timeout", "inf"], 2, r"must be finite and >= 0; got .*inf"),
         # a topic the bag does not have: the error lists the ones it has
         (["--topics", "/nope"], 1, r"topic '/nope' is not in .*\['/cam/image_raw'\]"),
         # an option that is neither ours nor a ROS argument

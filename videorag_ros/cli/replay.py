@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clock", nargs="?", type=float, const=40.0, default=0.0, metavar="HZ", help="publish the bag's time on /clock (default 40 Hz when given)")
     parser.add_argument("--wait-for-subscribers", type=int, default=0, metavar="N", help="start once every played topic has N subscribers")
     parser.add_argument("--wait-timeout", type=float, default=30.0, metavar="S", help="start anyway after waiting this long (default 30 s)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="wait this long after the subscribers matched and after the last message (default 0.5 s): the publisher sees a "
+        "subscriber before that subscriber accepts its data, best effort resends nothing, and the last message must be taken before exit",
+    )
     parser.add_argument("--late-ms", type=float, default=10.0, help="a publish this much after its due time counts as late (default 10 ms)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON (last line)")
     return parser
@@ -69,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             late_tolerance_s=args.late_ms / 1e3,
             wait_for_subscribers=args.wait_for_subscribers,
             wait_timeout_s=args.wait_timeout,
+            settle_s=args.settle,
         )
     except ValueError as err:
         print(f"error: {printable(err)}", file=sys.stderr)

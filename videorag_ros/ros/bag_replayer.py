@@ -12,12 +12,14 @@ late; the replay never drops a message to catch up.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
@@ -44,9 +46,11 @@ class ReplayOptions:
         wait_for_subscribers: Before the first message, wait until every played topic has
             this many subscribers (0: start at once, like a camera).
         wait_timeout_s: Start anyway after waiting this long.
-        settle_s: After the subscribers matched, wait this long before the first message.
-            Discovery is not simultaneous: the publisher sees a subscriber a moment before
-            that subscriber accepts the publisher's data, and best effort resends nothing.
+        settle_s: After the subscribers matched, wait this long before the first message, and
+            after the last one before returning. Discovery is not simultaneous: the publisher
+            sees a subscriber a moment before that subscriber accepts the publisher's data, and
+            best effort resends nothing; at the end, subscribers need a moment to take the last
+            message out of the publisher's shared memory.
     """
 
     rate: float = 1.0
@@ -64,12 +68,12 @@ class ReplayOptions:
         Raises:
             ValueError: A non-positive rate, negative clock rate, tolerance or wait.
         """
-        if not self.rate > 0:
-            msg = f"rate must be > 0 (1.0 = recorded speed), got {self.rate}"
+        if not (math.isfinite(self.rate) and self.rate > 0):
+            msg = f"rate must be a finite number > 0 (1.0 = recorded speed), got {self.rate}"
             raise ValueError(msg)
         values = (self.clock_hz, self.late_tolerance_s, self.wait_for_subscribers, self.wait_timeout_s, self.settle_s)
-        if min(values) < 0:
-            msg = f"clock_hz, late_tolerance_s, wait_for_subscribers, wait_timeout_s and settle_s must be >= 0; got {values}"
+        if not all(math.isfinite(v) and v >= 0 for v in values):
+            msg = f"clock_hz, late_tolerance_s, wait_for_subscribers, wait_timeout_s and settle_s must be finite and >= 0; got {values}"
             raise ValueError(msg)
 
 
@@ -239,12 +243,30 @@ class BagReplayer:
                 # Next pass: one mean frame interval after the last message of this one.
                 step = s.bag_span_s / max(i, 1) / opt.rate
                 wall_t0 = last_due + step
+            if not self._drain(should_stop):
+                s.interrupted = True
         except KeyboardInterrupt:
             s.interrupted = True
         finally:
             s.duration_s = max(0.0, last_wall - start_wall) if start_wall is not None else 0.0
             s.skipped = Counter(self._source.skipped)
         return s
+
+    def _drain(self, should_stop: Callable[[], bool]) -> bool:
+        """After the last message, give subscribers ``settle_s`` to take it; False if told to stop.
+
+        Exiting right after a publish can lose that message: with shared memory the sample lives in
+        the publisher's segment until a subscriber reads it, and a reliable writer still owes
+        retransmissions. Reliable publishers are waited on until acknowledged (``settle_s`` at most).
+        """
+        deadline = time.monotonic() + self._opt.settle_s
+        for pub in self._pubs.values():
+            pub.wait_for_all_acked(Duration(nanoseconds=max(0, round((deadline - time.monotonic()) * 1e9))))
+        while (left := deadline - time.monotonic()) > 0:
+            if should_stop():
+                return False
+            time.sleep(min(left, 0.05))
+        return True
 
     def _publish(self, msg: BagMessage) -> float:
         if self._opt.restamp:
