@@ -17,7 +17,7 @@ class GateConfig:
     onset_threshold: float = 0.0015
     blur_min_variance: float = 0.0
     keyframe_interval_s: float = 5.0
-    max_rate_hz: float = 10.0
+    max_rate_hz: float = 30.0
     motion_rate_hz: float = 5.0
     onset_frames: int = 3
     encoder_share: float = 0.5

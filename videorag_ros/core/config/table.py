@@ -149,7 +149,7 @@ EDGE_PARAMS: tuple[ParamSpec, ...] = (
     _p("gate.onset_threshold", 0.0015, "Fraction of the thumbnail that must start moving (since the previous frame, where the image had been still) to admit a frame at once as an onset of new motion.", min=0.0, max=1.0, read_only=False),
     _p("gate.blur_min_variance", 0.0, "Laplacian variance under which a frame is rejected as blurry; 0 disables.", min=0.0, max=1e6, read_only=False),
     _p("gate.keyframe_interval_s", 5.0, "Admit a frame at least this often, even when nothing changes; 0 admits every frame the rate limits allow.", min=0.0, max=3600.0, unit="s", read_only=False),
-    _p("gate.max_rate_hz", 10.0, "Maximum admission rate per camera, for any reason (onsets included); 0 = no limit but the encoder budget.", min=0.0, max=1000.0, unit="Hz", read_only=False),
+    _p("gate.max_rate_hz", 30.0, "Maximum admission rate per camera, for any reason (onsets included); 0 = no limit but the encoder budget.", min=0.0, max=1000.0, unit="Hz", read_only=False),
     _p("gate.motion_rate_hz", 5.0, "Maximum admission rate while the scene keeps changing (onsets are admitted ahead of it); 0 = up to max_rate_hz.", min=0.0, max=1000.0, unit="Hz", read_only=False),
     _p("gate.onset_frames", 3, "Frames admitted at up to max_rate_hz from an onset of new motion in a still scene (the onset frame included), so triggers' N-of-M debounce decides quickly.", min=1, max=30, read_only=False),
     _p("gate.encoder_share", 0.5, "Share of the encoder's measured throughput (1 / the running mean of preprocessing + forward time) that admissions may use, per camera and over all cameras; never admit faster than the encoder drains.", min=0.05, max=1.0, read_only=False),
