@@ -80,10 +80,8 @@ def ask_snapshot(args: argparse.Namespace) -> AskAnswer:
 
 def ask_node(args: argparse.Namespace) -> AskAnswer:
     """Ask a running node through ``<node>/ask``."""
-    import rclpy
-
     from videorag.srv import Ask
-    from videorag_ros.cli.query import ServiceRefused, ServiceUnavailable
+    from videorag_ros.cli.service_call import call_service
     from videorag_ros.ros.conversions import msg_to_moment, ns_to_stamp
 
     since, until = time_range(args, time.time_ns())
@@ -94,25 +92,9 @@ def ask_node(args: argparse.Namespace) -> AskAnswer:
     if until is not None:
         req.until = ns_to_stamp(until)
     service = f"{args.node.rstrip('/')}/ask"
-    rclpy.init(args=None)
-    try:
-        node = rclpy.create_node("videorag_ask")
-        client: Any = node.create_client(Ask, service)
-        if not client.wait_for_service(timeout_sec=min(args.timeout, 10.0)):
-            msg = f"service {service} not available: is the edge node running in this ROS_DOMAIN_ID with slowloop.enabled (--node names another node)?"
-            raise ServiceUnavailable(msg)
-        future = client.call_async(req)
-        rclpy.spin_until_future_complete(node, future, timeout_sec=args.timeout)
-        resp = future.result()
-        if resp is None:
-            msg = f"no answer from {service} within {args.timeout:g} s"
-            raise ServiceUnavailable(msg)
-        if not resp.success:
-            raise ServiceRefused(resp.message)
-        moments = [msg_to_moment(m) for m in resp.moments]
-        node.destroy_node()
-    finally:
-        rclpy.shutdown()
+    unavailable = f"service {service} not available: is the edge node running in this ROS_DOMAIN_ID with slowloop.enabled (--node names another node)?"
+    resp, _ = call_service(Ask, service, req, node_name="videorag_ask", wait_s=min(args.timeout, 10.0), timeout_s=args.timeout, unavailable=unavailable)
+    moments = [msg_to_moment(m) for m in resp.moments]
     return AskAnswer(args.question, resp.answer, resp.source, moments, float(resp.retrieval_ms), float(resp.answer_ms), [resp.message])
 
 

@@ -122,9 +122,8 @@ def _query_image_file(path: Path) -> tuple[bytes, str]:
 
 def query_service(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
     """Ask a running node through ``<node>/query_moments``."""
-    import rclpy
-
     from videorag.srv import QueryMoments
+    from videorag_ros.cli.service_call import call_service
     from videorag_ros.ros.conversions import msg_to_moment, query_to_request
 
     image, image_format = _query_image_file(args.image) if args.image else (b"", "")
@@ -133,37 +132,11 @@ def query_service(args: argparse.Namespace) -> tuple[QueryAnswer, MomentQuery]:
         query.validate()
     req = query_to_request(query, image_jpeg_or_png=image, image_format=image_format, no_thumbnails=args.no_thumbnails)
     service = f"{args.node.rstrip('/')}/query_moments"
-    rclpy.init(args=None)
-    try:
-        node = rclpy.create_node("videorag_query")
-        client: Any = node.create_client(QueryMoments, service)
-        if not client.wait_for_service(timeout_sec=args.timeout):
-            msg = f"service {service} not available after {args.timeout:g} s: is the edge node running in this ROS_DOMAIN_ID (--node names another node)?"
-            raise ServiceUnavailable(msg)
-        t0 = time.perf_counter()
-        future = client.call_async(req)
-        rclpy.spin_until_future_complete(node, future, timeout_sec=args.timeout)
-        rtt_ms = (time.perf_counter() - t0) * 1e3
-        resp = future.result()
-        if resp is None:
-            msg = f"no answer from {service} within {args.timeout:g} s"
-            raise ServiceUnavailable(msg)
-        if not resp.success:
-            raise ServiceRefused(resp.message)
-        moments = [msg_to_moment(m) for m in resp.moments]
-        node.destroy_node()
-    finally:
-        rclpy.shutdown()
+    unavailable = f"service {service} not available after {args.timeout:g} s: is the edge node running in this ROS_DOMAIN_ID (--node names another node)?"
+    resp, rtt_ms = call_service(QueryMoments, service, req, node_name="videorag_query", wait_s=args.timeout, timeout_s=args.timeout, unavailable=unavailable)
+    moments = [msg_to_moment(m) for m in resp.moments]
     answer = QueryAnswer(moments, encode_ms=float(resp.encode_ms), search_ms=float(resp.search_ms), remembered=int(resp.remembered), notes=[f"round trip {rtt_ms:.1f} ms"])
     return answer, query
-
-
-class ServiceUnavailable(VideoragError):
-    """The node's query service did not answer."""
-
-
-class ServiceRefused(VideoragError):
-    """The node answered with success = false."""
 
 
 def moment_row(m: Moment) -> dict[str, Any]:
