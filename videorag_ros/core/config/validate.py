@@ -237,15 +237,20 @@ def build_fleet_config(values: Mapping[str, Any]) -> FleetConfig:
     if not _COLLECTION.fullmatch(cfg.collection):
         msg = f"parameter 'fleet.collection' = {bounded_repr(cfg.collection)} must be letters, digits, '_' or '-'"
         raise ConfigError(msg)
-    for name in ("path", "api_key_file"):
-        value = getattr(cfg, name)
-        if value and not Path(value).is_absolute():
-            msg = f"parameter 'fleet.{name}' = {bounded_repr(value)} must be an absolute path (or empty)"
-            raise ConfigError(msg)
+    _absolute_or_empty(cfg, "fleet", ("path", "api_key_file"))
     if cfg.backoff_initial_s > cfg.backoff_max_s:
         msg = f"parameter 'fleet.backoff_initial_s' = {cfg.backoff_initial_s} exceeds 'fleet.backoff_max_s' = {cfg.backoff_max_s}"
         raise ConfigError(msg)
     return cfg
+
+
+def _absolute_or_empty(cfg: Any, group: str, names: tuple[str, ...]) -> None:
+    """Refuse a relative path in the string fields ``names`` of ``cfg`` (the parameters ``<group>.<name>``)."""
+    for name in names:
+        value = getattr(cfg, name)
+        if value and not Path(value).is_absolute():
+            msg = f"parameter '{group}.{name}' = {bounded_repr(value)} must be an absolute path (or empty)"
+            raise ConfigError(msg)
 
 
 def _build_slowloop(top: Mapping[str, Any]) -> SlowLoopConfig:
@@ -266,11 +271,7 @@ def _build_slowloop(top: Mapping[str, Any]) -> SlowLoopConfig:
     if cfg.api_key_env and cfg.api_key_file:
         msg = "parameters 'slowloop.api_key_env' and 'slowloop.api_key_file' are both set; give the API key one way"
         raise ConfigError(msg)
-    for name in ("api_key_file", "offline_captions"):
-        value = getattr(cfg, name)
-        if value and not Path(value).is_absolute():
-            msg = f"parameter 'slowloop.{name}' = {bounded_repr(value)} must be an absolute path (or empty)"
-            raise ConfigError(msg)
+    _absolute_or_empty(cfg, "slowloop", ("api_key_file", "offline_captions"))
     if len(cfg.prompt) > 4000:
         msg = f"parameter 'slowloop.prompt' is {len(cfg.prompt)} characters; at most 4000"
         raise ConfigError(msg)
