@@ -135,6 +135,22 @@ def test_an_out_of_range_file_value_is_refused_in_our_words(ctx: Any, tiny_model
         EdgeNode(context=ctx, parameter_overrides=_overrides(tiny_model_dir, **{"person.enter_threshold": 3.0}))
 
 
+def test_ctrl_c_during_start_up_stops_the_threads_already_started(ctx: Any, tiny_model_dir: Path) -> None:
+    """A KeyboardInterrupt (a process embedding the node) can land inside the constructor: the caller never gets a node to destroy, so it cleans up itself."""
+    from videorag_ros.ros.edge_node import EdgeNode
+
+    class InterruptedAtTheEnd(EdgeNode):
+        def _start(self) -> None:
+            super()._start()  # the worker, query and slow-loop threads are running now
+            raise KeyboardInterrupt
+
+    before = set(threading.enumerate())
+    with pytest.raises(KeyboardInterrupt):
+        InterruptedAtTheEnd(context=ctx, parameter_overrides=_overrides(tiny_model_dir))
+    wait_for(lambda: not (set(threading.enumerate()) - before), timeout_s=5.0)
+    assert not [t.name for t in set(threading.enumerate()) - before]
+
+
 # --- lifecycle ---------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from videorag_ros.core.printable import printable
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 20.0
+SIGINT_GRACE_S = 5.0  # ros2 launch's sigterm_timeout default
 MEMORY_LIMIT_BYTES = 4 << 30
 
 
@@ -284,14 +286,21 @@ def run_case(case: Case, tmp: Path, *, checkout: Path, env: dict[str, str]) -> O
         hung, note = False, ""
         deadline = t0 + TIMEOUT_S
         rusage = None
+        interrupted_at: float | None = None
         while True:
             pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 proc.returncode = os.waitstatus_to_exitcode(status)
                 break
-            if case.expect_in_log and case.expect_in_log in log.read_text(errors="replace"):
+            if interrupted_at is None and case.expect_in_log and case.expect_in_log in log.read_text(errors="replace"):
                 note = f"handled; still running after {time.perf_counter() - t0:.1f} s (expected)"
-                proc.send_signal(2)
+                # Stopped as `ros2 launch` stops a node: one SIGINT, SIGTERM after a grace period.
+                proc.send_signal(signal.SIGINT)
+                interrupted_at = time.perf_counter()
+            elif interrupted_at is not None and time.perf_counter() - interrupted_at > SIGINT_GRACE_S:
+                note += f"; ignored SIGINT for {SIGINT_GRACE_S:.0f} s (sent SIGTERM)"
+                proc.send_signal(signal.SIGTERM)
+                interrupted_at = float("inf")
             if time.perf_counter() > deadline:
                 hung = not note
                 proc.kill()

@@ -40,8 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[0] not in COMMANDS:
         print(f"error: unknown command '{args[0]}'; try 'videorag --help'", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[args[0]][0])
-    return int(module.main(args[1:]) or 0)
+    try:
+        module = importlib.import_module(COMMANDS[args[0]][0])
+        return int(module.main(args[1:]) or 0)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling starts (imports, argument checks)
+        print(f"videorag {args[0]}: interrupted", file=sys.stderr)
+        return 130  # the shell's 128 + SIGINT
 
 
 if __name__ == "__main__":

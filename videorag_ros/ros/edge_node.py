@@ -74,6 +74,7 @@ from videorag_ros.ros.logging_bridge import forward_core_logs
 from videorag_ros.ros.params import declare_edge_parameters
 from videorag_ros.ros.query_server import QueryServer
 from videorag_ros.ros.slowloop_bridge import SlowLoopBridge
+from videorag_ros.ros.stop_signals import SIGNAL_POLL_S, StopSignals, init_without_signal_handlers
 
 
 @dataclass(slots=True)
@@ -503,9 +504,15 @@ class EdgeNode(_EdgeRuntime):
         """
         self._init_fields()  # destroy_node works whatever fails below
         super().__init__(NODE_NAME, **kwargs)
-        self._init_runtime()
-        self._setup()
-        self._start()
+        try:
+            self._init_runtime()
+            self._setup()
+            self._start()
+        except BaseException:
+            # The caller never gets this node to destroy (a bad parameter, or Ctrl-C during
+            # start-up): stop the threads already started, or they outlive the interpreter.
+            self.destroy_node()
+            raise
 
 
 class ManagedEdgeNode(_EdgeRuntime, LifecycleNode):
@@ -610,35 +617,39 @@ def _check_params_files(args: list[str]) -> None:
 
 
 def main(args: list[str] | None = None) -> int:
-    """``ros2 run videorag edge_node [--managed]``: spin the edge node (or its lifecycle variant) until shutdown."""
+    """``ros2 run videorag edge_node [--managed]``: spin the edge node (or its lifecycle variant) until
+    SIGINT / SIGTERM, then stop the worker, save the memory and shut down, in that order."""
     logging.basicConfig(level=logging.INFO)
     log = logging.getLogger("videorag")
     argv = list(sys.argv if args is None else args)
     managed = "--managed" in argv
     argv = [a for a in argv if a != "--managed"]
-    try:
-        _check_params_files(argv)
-        rclpy.init(args=argv)
-    except (VideoragError, _rclpy.RCLError) as err:
-        log.fatal("cannot start: %s", printable(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__))
-        return 1
-    node: _EdgeRuntime | None = None
-    executor = SingleThreadedExecutor()  # queries spin on their own thread (ros/query_server.py)
-    try:
-        node = ManagedEdgeNode() if managed else EdgeNode()
-        executor.add_node(node)
-        executor.spin()
-    except VideoragError as err:
-        log.fatal("cannot start: %s", printable(err))
-        return 1
-    except KeyboardInterrupt:
-        pass
-    except ExternalShutdownException:
-        pass
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+    with StopSignals() as signals:
+        try:
+            _check_params_files(argv)
+            init_without_signal_handlers(argv)
+        except (VideoragError, _rclpy.RCLError) as err:
+            log.fatal("cannot start: %s", printable(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__))
+            return 1
+        node: _EdgeRuntime | None = None
+        executor = SingleThreadedExecutor()  # queries spin on their own thread (ros/query_server.py)
+        try:
+            node = ManagedEdgeNode() if managed else EdgeNode()
+            executor.add_node(node)
+            # Short slices: a signal's flag is read between them (rclpy's handler, which would wake
+            # the wait, is off; see ros/stop_signals.py). Timers wake it sooner anyway.
+            while not signals.requested and rclpy.ok():
+                executor.spin_once(timeout_sec=SIGNAL_POLL_S)
+        except VideoragError as err:
+            log.fatal("cannot start: %s", printable(err))
+            return 1
+        except (KeyboardInterrupt, ExternalShutdownException):  # rclpy's handler, where it could not be turned off
+            pass
+        finally:
+            signals.stopping()
+            executor.shutdown()
+            if node is not None:
+                node.destroy_node()
+            if rclpy.ok():
+                rclpy.shutdown()
     return 0

@@ -9,13 +9,13 @@ queries (text encoder + index search, milliseconds) run here, never on the frame
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, ShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 
 from videorag.srv import QueryMoments
@@ -53,8 +53,14 @@ class QueryServer:
         return self.node.create_service(srv_type, f"{self.service_name.rsplit('/', 1)[0]}/{name}", callback)
 
     def _spin(self) -> None:
-        with contextlib.suppress(ExternalShutdownException, ShutdownException):
+        try:
             self._executor.spin()
+        except (ExternalShutdownException, ShutdownException):
+            pass
+        except _rclpy.RCLError:
+            if self.node.context.ok():
+                raise
+            # Ctrl-C: rclpy's handler shut the context down between two waits of this executor.
 
     def close(self) -> None:
         """Stop spinning and destroy the node."""
