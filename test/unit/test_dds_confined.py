@@ -34,6 +34,7 @@ SMALL_ARGS = {
     "replay": ["--seconds", "1", "--width", "160", "--height", "120", "--scenario", "empty_control"],
     "watchdog": ["--trials", "1"],
     "hostile": ["--only", "fifo_snapshot_path"],
+    "signals": ["--runs", "1", "--window", "1", "1"],
     "ingest": ["--seconds", "1", "--doors", "ws", "--load", "1x5", "--peers", ""],
     "fleet": ["--only", "pipeline", "--frames", "5", "--rounds", "1"],
     "slowloop": ["--rounds", "1", "--seconds", "1", "--asks", "1", "--delay", "0.1", "--width", "160", "--height", "120"],

@@ -18,6 +18,7 @@ BENCHES = {
     "fleet": ("videorag_ros.bench.fleet", "fleet exporter: frame path with it off vs on, export throughput, embedded query latency at 100k / 1M"),
     "ingest": ("videorag_ros.bench.ingest", "the doors (WebSocket, WebRTC, stream bridge): added latency, CPU per stream, load until frames drop"),
     "gate": ("videorag_ros.bench.gate", "frame gate on real clips: admitted share, static stretches, onset delays"),
+    "signals": ("videorag_ros.bench.signals", "SIGINT / SIGTERM at random moments of the edge node's start-up and run: clean exits vs tracebacks and crashes"),
     "slowloop": ("videorag_ros.bench.slowloop", "slow loop on vs off (server answering in 2 s): glass-to-action, request rate, history, videorag ask"),
 }
 # Benchmarks that never start rclpy (test_dds_confined.py probes every other one).
