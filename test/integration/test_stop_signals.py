@@ -7,8 +7,6 @@ A clean end is exit status 0, no traceback or C++ abort on stderr, and the memor
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +15,8 @@ import pytest
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run through `make test`")
 
 from test.support.domains import child_env
-from videorag_ros.bench.hostile import write_params
+from videorag_ros.bench.signals import edge_params_with_memory
+from videorag_ros.ros.graph import start
 
 pytestmark = pytest.mark.ros
 STARTED = "camera 'front'"  # logged once the cameras are subscribed, just before the worker starts
@@ -25,11 +24,9 @@ MID_START_UP = "loaded image_int8.onnx"  # logged while the node is still being 
 
 
 def _stop_at(marker: str, sig: signal.Signals, tmp: Path, domain: int) -> tuple[int, str, Path]:
-    snapshot = tmp / "memory.vrag"
-    params = write_params(tmp, "edge.yaml", **{"index.snapshot_path": str(snapshot), "security.allowed_dirs": []})
-    log = tmp / "stderr.log"
-    with open(log, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "videorag_ros.cli.main", "edge", "--params", str(params)], env=child_env(domain), stdout=subprocess.DEVNULL, stderr=err)
+    params = edge_params_with_memory(tmp)
+    log = tmp / "edge.log"
+    proc = start(["edge", "--params", str(params)], child_env(domain), log_path=str(log))
     try:
         deadline = time.monotonic() + 60.0
         while marker not in log.read_text(errors="replace"):
@@ -42,7 +39,7 @@ def _stop_at(marker: str, sig: signal.Signals, tmp: Path, domain: int) -> tuple[
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return code, log.read_text(errors="replace"), snapshot
+    return code, log.read_text(errors="replace"), tmp / "memory.vrag"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)

@@ -33,7 +33,7 @@ def test_death_by_the_signal_sent_is_clean_only_for_that_signal() -> None:
     assert classify(-signal.SIGINT, "", signal.SIGTERM) == "exit -2"
 
 
-@pytest.mark.parametrize("args", [["--runs", "0"], ["--window", "2", "1"], ["--window", "0", "nan"], ["--load", "-1"]])
+@pytest.mark.parametrize("args", [["--runs", "0"], ["--window", "2", "1"], ["--window", "0", "nan"], ["--window", "0", "inf"], ["--load", "-1"], ["--load", "100000"], ["--domain", "-1"], ["--domain", "233"]])
 def test_bad_arguments_are_refused_before_anything_starts(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == 2
     assert "error:" in capsys.readouterr().err

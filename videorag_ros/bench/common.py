@@ -23,6 +23,12 @@ def percentiles(x: Sequence[float]) -> dict[str, float]:
     return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "max": float(max(x)), "n": len(x)}
 
 
+def checkout_command(checkout: Path, env: dict[str, str], *args: str) -> tuple[list[str], dict[str, str]]:
+    """``videorag <args>`` running the code of the source checkout ``checkout`` (not the installed
+    ``videorag``, so a before/after comparison runs both): the command line and its environment."""
+    return [sys.executable, "-m", "videorag_ros.cli.main", *args], env | {"PYTHONPATH": f"{checkout}{os.pathsep}{env.get('PYTHONPATH', '')}"}
+
+
 def _status_kib(pid: int, key: str) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from videorag_ros.bench.common import checkout_command
 from videorag_ros.core.printable import printable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -276,17 +277,17 @@ def run_case(case: Case, tmp: Path, *, checkout: Path, env: dict[str, str]) -> O
         args = case.build(work)
     except Exception as err:  # a builder that cannot run here (e.g. no opencv-doc) is reported, not fatal
         return Outcome(case.name, case.item, None, f"not run: {type(err).__name__}: {err}", False, False, 0.0, 0.0)
-    cmd = [sys.executable, "-m", "videorag_ros.cli.main", *args]
+    cmd, child_env = checkout_command(checkout, env, *args)
     log, out_log = work / "stderr.log", work / "stdout.log"
     t0 = time.perf_counter()
     with open(log, "wb") as err_out, open(out_log, "wb") as std_out:
-        child_env = env | {"PYTHONPATH": f"{checkout}{os.pathsep}{env.get('PYTHONPATH', '')}"}
         # preexec_fn: setrlimit has to run in the child before exec
         proc = subprocess.Popen(cmd, cwd=work, env=child_env, stdout=std_out, stderr=err_out, preexec_fn=_limit_memory)  # noqa: PLW1509
         hung, note = False, ""
         deadline = t0 + TIMEOUT_S
         rusage = None
-        interrupted_at: float | None = None
+        interrupted_at: float | None = None  # when SIGINT was sent
+        escalated = False  # SIGTERM sent after the grace period
         while True:
             pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -297,10 +298,10 @@ def run_case(case: Case, tmp: Path, *, checkout: Path, env: dict[str, str]) -> O
                 # Stopped as `ros2 launch` stops a node: one SIGINT, SIGTERM after a grace period.
                 proc.send_signal(signal.SIGINT)
                 interrupted_at = time.perf_counter()
-            elif interrupted_at is not None and time.perf_counter() - interrupted_at > SIGINT_GRACE_S:
+            elif interrupted_at is not None and not escalated and time.perf_counter() - interrupted_at > SIGINT_GRACE_S:
                 note += f"; ignored SIGINT for {SIGINT_GRACE_S:.0f} s (sent SIGTERM)"
                 proc.send_signal(signal.SIGTERM)
-                interrupted_at = float("inf")
+                escalated = True
             if time.perf_counter() > deadline:
                 hung = not note
                 proc.kill()

@@ -29,10 +29,17 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from videorag_ros.bench.common import percentiles
+from videorag_ros.bench.common import checkout_command, percentiles
 from videorag_ros.bench.hostile import REPO, write_params
 
 EXIT_TIMEOUT_S = 20.0
+MAX_LOAD = 64  # busy processes: enough to load any machine this runs on, not a fork bomb
+MAX_DOMAIN_ID = 232  # the largest ROS_DOMAIN_ID ROS 2 allows on Linux
+
+
+def edge_params_with_memory(work: Path) -> Path:
+    """The shipped parameters with the memory snapshot in ``work`` (saved on the way out)."""
+    return write_params(work, "edge.yaml", **{"index.snapshot_path": str(work / "memory.vrag"), "security.allowed_dirs": []})
 
 
 def classify(code: int | None, stderr: str, sig: signal.Signals = signal.SIGINT) -> str:
@@ -54,9 +61,7 @@ def classify(code: int | None, stderr: str, sig: signal.Signals = signal.SIGINT)
 
 def run_once(checkout: Path, delay_s: float, sig: signal.Signals, work: Path, env: dict[str, str]) -> tuple[str, float]:
     """Start the node from ``checkout``, signal it after ``delay_s``; (outcome, signal-to-exit seconds)."""
-    params = write_params(work, "edge.yaml", **{"index.snapshot_path": str(work / "memory.vrag"), "security.allowed_dirs": []})
-    child_env = env | {"PYTHONPATH": f"{checkout}{os.pathsep}{env.get('PYTHONPATH', '')}"}
-    cmd = [sys.executable, "-m", "videorag_ros.cli.main", "edge", "--params", str(params)]
+    cmd, child_env = checkout_command(checkout, env, "edge", "--params", str(edge_params_with_memory(work)))
     proc = subprocess.Popen(cmd, cwd=checkout, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(delay_s)
     proc.send_signal(sig)
@@ -82,14 +87,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--window", type=float, nargs=2, default=(0.3, 2.2), metavar=("LO", "HI"), help="seconds after start to signal within")
     p.add_argument("--signal", choices=("INT", "TERM"), default="INT")
     p.add_argument("--checkout", type=Path, action="append", default=[], help="a source checkout to compare (repeatable; default: this one)")
-    p.add_argument("--load", type=int, default=0, help="busy processes running meanwhile")
+    p.add_argument("--load", type=int, default=0, help=f"busy processes running meanwhile (at most {MAX_LOAD})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--domain", type=int, help="ROS_DOMAIN_ID (default: derived from the pid)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     lo, hi = args.window
-    if args.runs < 1 or not (0 <= lo <= hi < EXIT_TIMEOUT_S) or args.load < 0:
-        print("error: --runs must be >= 1, --window 0 <= LO <= HI < 20, --load >= 0", file=sys.stderr)
+    if args.runs < 1 or not (0 <= lo <= hi < EXIT_TIMEOUT_S) or not 0 <= args.load <= MAX_LOAD:
+        print(f"error: --runs must be >= 1, --window 0 <= LO <= HI < {EXIT_TIMEOUT_S:g}, --load 0..{MAX_LOAD}", file=sys.stderr)
+        return 2
+    if args.domain is not None and not 0 <= args.domain <= MAX_DOMAIN_ID:
+        print(f"error: --domain {args.domain} is not a ROS domain id (0..{MAX_DOMAIN_ID})", file=sys.stderr)
         return 2
     checkouts = [c.resolve() for c in args.checkout] or [REPO]
     missing = [str(c) for c in checkouts if not (c / "videorag_ros" / "cli" / "main.py").is_file()]

@@ -17,7 +17,6 @@ the process at once, as ``ros2 launch`` escalates.
 from __future__ import annotations
 
 import signal
-import threading
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -38,25 +37,22 @@ def init_without_signal_handlers(args: list[str]) -> None:
 
 
 class StopSignals:
-    """A context manager: while entered, SIGINT and SIGTERM set :attr:`requested` instead of raising."""
+    """A context manager: while entered, SIGINT and SIGTERM set :attr:`requested` instead of raising.
+
+    Python runs signal handlers on the main thread only, the thread that reads the flag: a plain
+    attribute is enough.
+    """
 
     def __init__(self) -> None:
-        self._requested = threading.Event()
-        self.received: int | None = None
+        self.requested = False  # True once SIGINT or SIGTERM arrived
         self._previous: dict[int, Any] = {}
-
-    @property
-    def requested(self) -> bool:
-        """True once SIGINT or SIGTERM arrived."""
-        return self._requested.is_set()
 
     def stopping(self) -> None:
         """Clean-up begins: SIGTERM gets its default action again (the process ends at once)."""
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.received = self.received or signum
-        self._requested.set()
+        self.requested = True
 
     def __enter__(self) -> StopSignals:
         self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
